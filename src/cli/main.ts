@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// The k8ts command line: `k8ts server`, `k8ts kubectl …`, `k8ts version`.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { num, parseArgs, str } from './args.js';
+import { defaultDataDir } from './dataDir.js';
+import { runServer } from './server.js';
+
+const usage = `k8ts: Kubernetes, written in TypeScript
+
+Usage:
+  k8ts server [--data-dir DIR] [--port 6443] [--bind-address ADDR]
+              [--datastore-endpoint sqlite://PATH | http://etcd1:2379,...]
+              [--disable-agent] [--advertise-address IP] [--log-level info]
+  k8ts kubectl [--data-dir DIR] ARGS...   run kubectl against this cluster
+  k8ts version
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = argv[0];
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(usage);
+    return cmd ? 0 : 1;
+  }
+  if (cmd === 'version') {
+    const { kubernetesVersion } = await import('../apiserver/server.js');
+    process.stdout.write(`k8ts ${kubernetesVersion.gitVersion}\n`);
+    return 0;
+  }
+  if (cmd === 'server') {
+    const p = parseArgs(argv.slice(1), new Set(['disable-agent', 'help']));
+    if (p.flags.has('help')) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    const srv = await runServer({
+      dataDir: str(p, 'data-dir', defaultDataDir()),
+      port: num(p, 'port', 6443),
+      bindAddress: str(p, 'bind-address', '0.0.0.0'),
+      datastoreEndpoint: p.flags.get('datastore-endpoint') as string | undefined,
+      advertiseAddress: p.flags.get('advertise-address') as string | undefined,
+      disableAgent: p.flags.has('disable-agent'),
+      logLevel: str(p, 'log-level', 'info'),
+      serviceCidr: str(p, 'service-cluster-ip-range', '10.43.0.0/16'),
+      clusterCidr: str(p, 'cluster-cidr', '10.42.0.0/16'),
+      nodePortRange: str(p, 'service-node-port-range', '30000-32767'),
+    });
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      process.stderr.write(`received ${sig}, stopping\n`);
+      void srv.stop().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    return new Promise<number>(() => undefined);
+  }
+  if (cmd === 'kubectl') {
+    let rest = argv.slice(1);
+    let dataDir = defaultDataDir();
+    const i = rest.findIndex((a) => a === '--data-dir' || a.startsWith('--data-dir='));
+    if (i >= 0) {
+      if (rest[i].includes('=')) {
+        dataDir = rest[i].split('=')[1];
+        rest = [...rest.slice(0, i), ...rest.slice(i + 1)];
+      } else {
+        dataDir = rest[i + 1];
+        rest = [...rest.slice(0, i), ...rest.slice(i + 2)];
+      }
+    }
+    const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+    if (!existsSync(kubeconfig)) {
+      process.stderr.write(`no kubeconfig at ${kubeconfig}: start a server first (k8ts server --data-dir ${dataDir})\n`);
+      return 1;
+    }
+    return new Promise((resolve) => {
+      const child = spawn('kubectl', rest, { stdio: 'inherit', env: { ...process.env, KUBECONFIG: kubeconfig } });
+      child.on('error', (e) => {
+        process.stderr.write(`cannot run kubectl: ${e.message}. Install kubectl 1.32 and put it on the PATH.\n`);
+        resolve(1);
+      });
+      child.on('exit', (code) => resolve(code ?? 1));
+    });
+  }
+  process.stderr.write(`unknown command ${JSON.stringify(cmd)}\n\n${usage}`);
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`k8ts: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,91 @@
+// `k8ts server`: the composition root that wires the datastore, the API server
+// and (in later issues) controllers, scheduler and the node agent.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
+import { join, resolve } from 'node:path';
+import pino from 'pino';
+import { openDatastore } from '../datastore/index.js';
+import { KindRegistry } from '../api/registry.js';
+import { builtinKinds } from '../api/kinds/index.js';
+import { printerFor } from '../api/printers/index.js';
+import { ApiServer } from '../apiserver/server.js';
+import { ensurePki, servingNames } from '../apiserver/pki.js';
+import { Encryptor } from '../apiserver/encryption.js';
+import { namespaceLifecycle } from '../apiserver/admission/namespaceLifecycle.js';
+import { serviceAllocation } from '../apiserver/admission/serviceAllocation.js';
+import { serviceAccount } from '../apiserver/admission/serviceAccount.js';
+import { bootstrap } from '../apiserver/bootstrap.js';
+import { Compactor } from '../apiserver/compactor.js';
+import { adminKubeconfig } from './kubeconfig.js';
+
+export interface ServerOptions {
+  dataDir: string;
+  port: number;
+  bindAddress: string;
+  datastoreEndpoint?: string;
+  advertiseAddress?: string;
+  disableAgent: boolean;
+  logLevel: string;
+  serviceCidr: string;
+  clusterCidr: string;
+  nodePortRange: string;
+}
+
+export function buildRegistry(): KindRegistry {
+  const kinds = builtinKinds.map((k) => ({ ...k, printer: printerFor(k.group, k.kind) }));
+  return new KindRegistry(kinds);
+}
+
+function hostIps(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') out.push(a.address);
+  return out;
+}
+
+export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<void>; api: ApiServer }> {
+  const t0 = performance.now();
+  const log = pino({ level: o.logLevel, base: undefined }, pino.destination(2));
+  const dataDir = resolve(o.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(join(dataDir, 'db'), { recursive: true });
+  const endpoint = o.datastoreEndpoint ?? `sqlite://${join(dataDir, 'db', 'state.db')}`;
+  const datastore = openDatastore(endpoint);
+  await datastore.start();
+  const advertise = o.advertiseAddress ?? (o.bindAddress !== '0.0.0.0' && o.bindAddress !== '::' ? o.bindAddress : '127.0.0.1');
+  const [svcBase] = o.serviceCidr.split('/');
+  const serviceIp = svcBase.replace(/\.\d+$/, '.1');
+  const pki = await ensurePki(dataDir, servingNames(hostname(), [...hostIps(), advertise], serviceIp));
+  const encryptor = Encryptor.fromFile(join(dataDir, 'encryption.json'));
+  const registry = buildRegistry();
+  const [pmin, pmax] = o.nodePortRange.split('-').map(Number);
+  const api = new ApiServer({
+    datastore,
+    registry,
+    pki,
+    encryptor,
+    log: log.child({ component: 'apiserver' }),
+    port: o.port,
+    bindAddress: o.bindAddress,
+    advertiseAddress: `${advertise}:${o.port}`,
+    admission: (store, cache) => [namespaceLifecycle(store, cache, registry), serviceAccount(), serviceAllocation(cache, { serviceCidr: o.serviceCidr, nodePortMin: pmin, nodePortMax: pmax })],
+  });
+  await api.start();
+  const port = api.port;
+  await bootstrap(api.store, registry, { advertiseIp: advertise, port, serviceIp });
+  const compactor = new Compactor(datastore, log.child({ component: 'compactor' }));
+  compactor.start();
+  const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+  const host = o.bindAddress === '0.0.0.0' || o.bindAddress === '::' ? '127.0.0.1' : o.bindAddress;
+  writeFileSync(kubeconfig, adminKubeconfig(pki, `https://${host.includes(':') ? `[${host}]` : host}:${port}`), { mode: 0o600 });
+  log.info({ port, datastore: endpoint.replace(/\/\/[^@/]*@/, '//***@'), ms: Math.round(performance.now() - t0) }, 'k8ts server ready');
+  process.stderr.write(`\nk8ts server is ready on https://${host}:${port} (${Math.round(performance.now() - t0)} ms)\n  export KUBECONFIG=${kubeconfig}\n  kubectl get nodes,namespaces\nor: ./k8ts kubectl --data-dir ${dataDir} get namespaces\n\n`);
+  return {
+    api,
+    async stop() {
+      compactor.stop();
+      await api.stop();
+      await datastore.close();
+      log.flush?.();
+    },
+  };
+}
