@@ -360,6 +360,30 @@ export function datastoreContract(
         }
       }));
 
+    test('a long replay hands over to live events without gaps or repeats', () =>
+      withStore(async (s, r0) => {
+        const before = 2500;
+        for (let i = 0; i < before; i += 500) {
+          await Promise.all(Array.from({ length: 500 }, (_, j) => s.create(`/long/${i + j}`, enc('v'))));
+        }
+        const c = new Collector();
+        const w = s.watch('/long/', r0 + 1, c.onEvents, c.onError);
+        try {
+          // Keep writing while the replay runs.
+          for (let i = 0; i < 20; i++) {
+            await Promise.all(Array.from({ length: 10 }, (_, j) => s.create(`/long/live-${i}-${j}`, enc('v'))));
+            await new Promise((r) => setImmediate(r));
+          }
+          const total = before + 200;
+          const evs = await c.waitFor(total, 15000);
+          await new Promise((r) => setTimeout(r, 50));
+          assert.equal(c.events.length, total);
+          for (let i = 0; i < total; i++) assert.equal(evs[i].kv.modRevision, r0 + i + 1);
+        } finally {
+          w.cancel();
+        }
+      }));
+
     test('concurrent CAS updates from the same revision: exactly one wins', () =>
       withStore(async (s, r0) => {
         const base = await s.create('/cas', enc('0'));

@@ -31,7 +31,8 @@ export class RawClient {
   request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-      const req = https.request(`${this.base}${path}`, { method, agent: this.agent, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
+      const len = data === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(data)) };
+      const req = https.request(`${this.base}${path}`, { method, agent: this.agent, headers: { 'Content-Type': 'application/json', ...len, ...headers } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
