@@ -403,6 +403,17 @@ while (queue.length) {
   out[defName(name)] = row;
   stats.messages++;
 }
+// Packages no source provided this time (apiextensions when its .proto is not in --protos):
+// keep their rows from the previous schema.json rather than dropping them.
+if (stats.missing.length && fs.existsSync(outFile)) {
+  const old = JSON.parse(fs.readFileSync(outFile, 'utf8'));
+  const pkgs = new Set(stats.missing.filter((m) => !m.includes(':')).map((m) => defName(m.slice(0, m.lastIndexOf('.') + 1))));
+  let kept = 0;
+  for (const [k, v] of Object.entries(old)) {
+    if (!out[k] && [...pkgs].some((p) => k.startsWith(p))) { out[k] = v; kept++; }
+  }
+  if (kept) console.error(`kept ${kept} messages of ${[...pkgs].join(', ')} from the previous ${path.basename(outFile)}`);
+}
 const sortedOut = Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
 const text = '{\n' + Object.entries(sortedOut).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(',\n') + '\n}\n';
 fs.mkdirSync(path.dirname(outFile), { recursive: true });

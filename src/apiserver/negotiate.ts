@@ -2,6 +2,7 @@
 // how a request body is decoded (Content-Type).
 import YAML from 'yaml';
 import { errors } from '../api/errors.js';
+import { decodeProtobufObject, isProtobuf } from '../api/protobuf/decode.js';
 
 export type Representation = 'json' | 'yaml' | 'table' | 'partial';
 
@@ -59,5 +60,6 @@ export function decodeBody(contentType: string | undefined, body: Buffer): unkno
       throw errors.badRequest(`the body of the request was not valid YAML: ${(e as Error).message}`);
     }
   }
+  if (isProtobuf(type)) return decodeProtobufObject(body).object;
   throw errors.unsupportedMediaType(type);
 }

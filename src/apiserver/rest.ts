@@ -396,7 +396,7 @@ export class RestStore {
         else obj.status = deepCopy(oldExt.status);
       }
       def.defaults?.(obj);
-      if (subresource === '') def.prepareForUpdate?.(obj, oldExt);
+      if (subresource === '' || subresource === 'scale') def.prepareForUpdate?.(obj, oldExt);
       const a: AdmissionAttributes = { op: 'UPDATE', def, namespace, name, subresource, obj, old: oldExt, ctx };
       await this.runAdmission(a);
       obj = a.obj;
@@ -405,7 +405,7 @@ export class RestStore {
       if (sameObject(obj, oldExt)) return oldExt; // no-op: no write, no new resourceVersion
       if (ctx.dryRun) return obj;
       // the last finalizer removed from an object being deleted: it goes now
-      if (om.deletionTimestamp && !(obj.metadata!.finalizers?.length) && !(om.deletionGracePeriodSeconds ?? 0)) {
+      if (om.deletionTimestamp && !(obj.metadata!.finalizers?.length) && !(om.deletionGracePeriodSeconds ?? 0) && !this.namespaceHoldsOn(def, obj)) {
         try {
           const kv = await this.ds.delete(key, cur.rv);
           this.committed({ ...a, op: 'DELETE', obj: oldExt });
@@ -518,6 +518,11 @@ export class RestStore {
       }
     }
     throw errors.conflict(def.resource, name, def.group, 'too many concurrent updates; try again');
+  }
+
+  /** A terminating namespace goes only when its spec.finalizers (the namespace controller's) are done too. */
+  private namespaceHoldsOn(def: KindDefinition, obj: KubeObject): boolean {
+    return def.group === '' && def.resource === 'namespaces' && (obj.spec?.finalizers?.length ?? 0) > 0;
   }
 
   private async writeMark(def: KindDefinition, key: string, sr: string, obj: KubeObject, rv: number, ctx: RequestContext): Promise<KubeObject> {

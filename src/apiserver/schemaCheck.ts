@@ -1,6 +1,6 @@
 // Unknown-field detection and pruning against the OpenAPI definitions, for
 // fieldValidation=Strict|Warn (and because upstream's decoder drops unknown fields).
-import { readFileSync } from 'node:fs';
+import { loadDefinitions } from '../api/openapi/build.js';
 import type { KindDefinition, KubeObject } from '../api/kind.js';
 
 type Schema = {
@@ -14,24 +14,9 @@ type Schema = {
   [k: string]: unknown;
 };
 
-let loaded: Record<string, Schema> | undefined;
-
 /** The generated definitions (src/api/openapi/definitions.json), loaded once. */
 export function definitions(): Record<string, Schema> {
-  if (!loaded) {
-    // dist/src/apiserver → src/api/openapi; works from the source tree and from dist
-    const candidates = [new URL('../../../src/api/openapi/definitions.json', import.meta.url), new URL('../api/openapi/definitions.json', import.meta.url)];
-    for (const c of candidates) {
-      try {
-        loaded = JSON.parse(readFileSync(c, 'utf8'));
-        break;
-      } catch {
-        /* next */
-      }
-    }
-    loaded ??= {};
-  }
-  return loaded!;
+  return loadDefinitions() as Record<string, Schema>;
 }
 
 export class SchemaChecker {

@@ -59,7 +59,7 @@ describe('durability', () => {
     // a watch from before the restart is older than the new watch cache: 410 Gone, in-stream
     const c = new RawClient(s.kubeconfig);
     const evs: any[] = [];
-    await c.watch(`/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv1}&timeoutSeconds=5`, (e) => evs.push(e)).done;
+    await c.watch(`/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv1 - 1}&timeoutSeconds=5`, (e) => evs.push(e)).done;
     c.close();
     assert.equal(evs.at(-1)?.type, 'ERROR');
     assert.equal(evs.at(-1)?.object.code, 410);

@@ -122,7 +122,7 @@ spec:
     const notFound = await s.kubectl(['get', 'pod', 'ghost']);
     assert.match(notFound.stderr, /Error from server \(NotFound\): pods "ghost" not found/);
     const dup = await s.kubectl(['create', 'deployment', 'web', '--image=x']);
-    assert.match(dup.stderr, /Error from server \(AlreadyExists\): deployments.apps "web" already exists/);
+    assert.match(dup.stderr, /deployments.apps "web" already exists/);
     assert.equal(await s.k(['get', 'cm', '-o', 'name']), 'configmap/app-config\n');
   });
 
