@@ -22,7 +22,15 @@ export interface ClusterPki {
   admin: KeyPairPem;
   /** key that signs ServiceAccount tokens */
   serviceAccountKey: string;
+  /** client certificates of the in-process components, by component name */
+  components: Record<string, KeyPairPem>;
 }
+
+/** Components that run inside `k8ts server` and reach the API over loopback. */
+export const componentIdentities: Record<string, string> = {
+  'kube-controller-manager': 'CN=system:kube-controller-manager, O=system:masters',
+  'kube-scheduler': 'CN=system:kube-scheduler, O=system:masters',
+};
 
 async function newKeys(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
@@ -147,5 +155,14 @@ export async function ensurePki(dataDir: string, names: { dnsNames: string[]; ip
     sa = { cert: '', key: keyPem(keys.privateKey) };
     save(dir, 'service-account', sa);
   }
-  return { ca, serving, admin, serviceAccountKey: sa.key };
+  const components: Record<string, KeyPairPem> = {};
+  for (const [name, subject] of Object.entries(componentIdentities)) {
+    let kp = load(dir, name);
+    if (!kp) {
+      kp = await issueCertificate(ca, subject, { client: true });
+      save(dir, name, kp);
+    }
+    components[name] = kp;
+  }
+  return { ca, serving, admin, serviceAccountKey: sa.key, components };
 }

@@ -17,6 +17,8 @@ import { serviceAccount } from '../apiserver/admission/serviceAccount.js';
 import { bootstrap } from '../apiserver/bootstrap.js';
 import { Compactor } from '../apiserver/compactor.js';
 import { adminKubeconfig } from './kubeconfig.js';
+import { ApiClient } from '../client/api.js';
+import { startControllerManager } from '../controllers/manager.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -74,14 +76,21 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   await bootstrap(api.store, registry, { advertiseIp: advertise, port, serviceIp });
   const compactor = new Compactor(datastore, log.child({ component: 'compactor' }));
   compactor.start();
-  const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   const host = o.bindAddress === '0.0.0.0' || o.bindAddress === '::' ? '127.0.0.1' : o.bindAddress;
-  writeFileSync(kubeconfig, adminKubeconfig(pki, `https://${host.includes(':') ? `[${host}]` : host}:${port}`), { mode: 0o600 });
+  const loopback = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // in-process components talk to the API like any client: HTTPS on loopback, own identity
+  const componentClient = (name: string) => new ApiClient({ server: loopback, ca: pki.ca.cert, cert: pki.components[name].cert, key: pki.components[name].key, userAgent: `k8ts/${name}` });
+  const cmClient = componentClient('kube-controller-manager');
+  const controllers = await startControllerManager(cmClient, log.child({ component: 'controller-manager' }));
+  const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+  writeFileSync(kubeconfig, adminKubeconfig(pki, loopback), { mode: 0o600 });
   log.info({ port, datastore: endpoint.replace(/\/\/[^@/]*@/, '//***@'), ms: Math.round(performance.now() - t0) }, 'k8ts server ready');
   process.stderr.write(`\nk8ts server is ready on https://${host}:${port} (${Math.round(performance.now() - t0)} ms)\n  export KUBECONFIG=${kubeconfig}\n  kubectl get nodes,namespaces\nor: ./k8ts kubectl --data-dir ${dataDir} get namespaces\n\n`);
   return {
     api,
     async stop() {
+      controllers.stop();
+      cmClient.close();
       compactor.stop();
       await api.stop();
       await datastore.close();

@@ -178,7 +178,8 @@ describe('API semantics', () => {
     assert.ok(held.metadata.deletionTimestamp);
     await c.request('PATCH', '/api/v1/namespaces/default/configmaps/fin', { metadata: { finalizers: null } }, { 'Content-Type': 'application/merge-patch+json' });
     assert.equal((await c.request('GET', '/api/v1/namespaces/default/configmaps/fin')).status, 404);
-    await c.request('POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } });
+    // a second spec finalizer keeps it Terminating after the namespace controller has emptied it
+    await c.request('POST', '/api/v1/namespaces', { metadata: { name: 'doomed' }, spec: { finalizers: ['kubernetes', 'example.com/hold'] } });
     await c.request('DELETE', '/api/v1/namespaces/doomed');
     const ns = (await c.request('GET', '/api/v1/namespaces/doomed')).json();
     assert.equal(ns.status.phase, 'Terminating');

@@ -51,6 +51,16 @@ describe('kubectl create generators', () => {
     assert.match(await s.k('get rolebinding reader-binding -n team-a -o wide'), /Role\/reader\s+\S+\s+jane/);
   });
 
+  it('delete namespace removes everything in it, then the namespace', async () => {
+    assert.match(await s.k(['get', 'all', '-n', 'team-a', '-o', 'name']), /deployment.apps\/api/);
+    const r = await s.kubectl(['delete', 'namespace', 'team-a', '--timeout=30s'], { timeoutMs: 40_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /namespace "team-a" deleted/);
+    const gone = await s.kubectl(['get', 'namespace', 'team-a']);
+    assert.match(gone.stderr, /namespaces "team-a" not found/);
+    assert.equal(await s.k(['get', 'deploy,cm,secret,svc', '-n', 'team-a', '-o', 'name']), '');
+  });
+
   it('get -w streams table rows; wait --for; diff; edit; replace; describe', async () => {
     await s.k('create deployment watched --image=nginx --replicas=1');
     const w = s.kubectl(['get', 'deploy', 'watched', '-w', '--request-timeout=4s'], { timeoutMs: 10_000 });
