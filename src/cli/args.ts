@@ -40,3 +40,13 @@ export function num(p: ParsedArgs, name: string, dflt: number): number {
   if (!Number.isFinite(n)) throw new Error(`flag --${name} needs a number, got ${JSON.stringify(v)}`);
   return n;
 }
+
+/** A duration flag in seconds: "40", "40s", "5m", "1h" (upstream takes Go durations). */
+export function seconds(p: ParsedArgs, name: string, dflt: number): number {
+  const v = p.flags.get(name);
+  if (v === undefined) return dflt;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(v));
+  if (!m) throw new Error(`flag --${name} needs a duration like 40s or 5m, got ${JSON.stringify(v)}`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : m[2] === 'h' ? n * 3600 : n;
+}

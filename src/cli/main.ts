@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { num, parseArgs, str } from './args.js';
+import { num, parseArgs, seconds, str } from './args.js';
 import { defaultDataDir } from './dataDir.js';
 import { runServer } from './server.js';
 
@@ -13,6 +13,9 @@ Usage:
   k8ts server [--data-dir DIR] [--port 6443] [--bind-address ADDR]
               [--datastore-endpoint sqlite://PATH | http://etcd1:2379,...]
               [--disable-agent] [--advertise-address IP] [--log-level info]
+              [--simulated-nodes N] [--node-monitor-grace-period SECONDS]
+              [--default-not-ready-toleration-seconds 300]
+              [--default-unreachable-toleration-seconds 300]
   k8ts kubectl [--data-dir DIR] ARGS...   run kubectl against this cluster
   k8ts version
 `;
@@ -45,6 +48,10 @@ async function main(argv: string[]): Promise<number> {
       serviceCidr: str(p, 'service-cluster-ip-range', '10.43.0.0/16'),
       clusterCidr: str(p, 'cluster-cidr', '10.42.0.0/16'),
       nodePortRange: str(p, 'service-node-port-range', '30000-32767'),
+      simulatedNodes: num(p, 'simulated-nodes', 0),
+      nodeMonitorGracePeriodSeconds: seconds(p, 'node-monitor-grace-period', 40),
+      defaultNotReadyTolerationSeconds: seconds(p, 'default-not-ready-toleration-seconds', 300),
+      defaultUnreachableTolerationSeconds: seconds(p, 'default-unreachable-toleration-seconds', 300),
     });
     let stopping = false;
     const stop = (sig: string) => {

@@ -19,6 +19,10 @@ import { Compactor } from '../apiserver/compactor.js';
 import { adminKubeconfig } from './kubeconfig.js';
 import { ApiClient } from '../client/api.js';
 import { startControllerManager } from '../controllers/manager.js';
+import { InformerFactory } from '../client/factory.js';
+import { LeaderElector } from '../client/leaderElection.js';
+import { startScheduler } from '../scheduler/index.js';
+import { startSimulator } from '../simulator/index.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -31,6 +35,11 @@ export interface ServerOptions {
   serviceCidr: string;
   clusterCidr: string;
   nodePortRange: string;
+  /** run this many simulated nodes (no containers) */
+  simulatedNodes: number;
+  nodeMonitorGracePeriodSeconds: number;
+  defaultNotReadyTolerationSeconds: number;
+  defaultUnreachableTolerationSeconds: number;
 }
 
 export function buildRegistry(): KindRegistry {
@@ -81,7 +90,41 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   // in-process components talk to the API like any client: HTTPS on loopback, own identity
   const componentClient = (name: string) => new ApiClient({ server: loopback, ca: pki.ca.cert, cert: pki.components[name].cert, key: pki.components[name].key, userAgent: `k8ts/${name}` });
   const cmClient = componentClient('kube-controller-manager');
-  const controllers = await startControllerManager(cmClient, log.child({ component: 'controller-manager' }));
+  const schedClient = componentClient('kube-scheduler');
+  // controllers and scheduler run on the leader only (several servers may share one etcd)
+  let controllers: { stop(): void } | undefined;
+  let scheduler: { stop(): void } | undefined;
+  let schedFactory: InformerFactory | undefined;
+  const cmElector = new LeaderElector(cmClient, {
+    name: 'kube-controller-manager',
+    onStartedLeading: async () => {
+      controllers = await startControllerManager(cmClient, log.child({ component: 'controller-manager' }), {
+        nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodSeconds * 1000,
+        clusterCidr: o.clusterCidr,
+        nodeCidrMaskSize: 24,
+      });
+    },
+    onStoppedLeading: () => {
+      controllers?.stop();
+      controllers = undefined;
+    },
+  });
+  const schedElector = new LeaderElector(schedClient, {
+    name: 'kube-scheduler',
+    onStartedLeading: async () => {
+      schedFactory = new InformerFactory(schedClient);
+      scheduler = await startScheduler(schedFactory, schedClient, log.child({ component: 'scheduler' }));
+    },
+    onStoppedLeading: () => {
+      scheduler?.stop();
+      schedFactory?.stop();
+      scheduler = undefined;
+    },
+  });
+  cmElector.start();
+  schedElector.start();
+  const simClient = o.simulatedNodes > 0 ? componentClient('kube-controller-manager') : undefined;
+  const simulator = simClient ? await startSimulator(simClient, log.child({ component: 'simulator' }), { nodes: o.simulatedNodes }) : undefined;
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   writeFileSync(kubeconfig, adminKubeconfig(pki, loopback), { mode: 0o600 });
   log.info({ port, datastore: endpoint.replace(/\/\/[^@/]*@/, '//***@'), ms: Math.round(performance.now() - t0) }, 'k8ts server ready');
@@ -89,8 +132,12 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   return {
     api,
     async stop() {
-      controllers.stop();
+      await simulator?.stop();
+      simClient?.close();
+      cmElector.stop();
+      schedElector.stop();
       cmClient.close();
+      schedClient.close();
       compactor.stop();
       await api.stop();
       await datastore.close();

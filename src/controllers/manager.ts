@@ -6,12 +6,23 @@ import { runWorkers, type Reconciler } from '../client/controller.js';
 import { InformerFactory } from '../client/factory.js';
 import { NamespaceController } from './namespace.js';
 
+export interface ControllerOptions {
+  /** how long a node may miss heartbeats before it is NotReady/Unknown (upstream default 40s) */
+  nodeMonitorGracePeriodMs: number;
+  /** cluster pod CIDR split into per-node /24s by node IPAM */
+  clusterCidr: string;
+  nodeCidrMaskSize: number;
+}
+
+export const defaultControllerOptions: ControllerOptions = { nodeMonitorGracePeriodMs: 40_000, clusterCidr: '10.42.0.0/16', nodeCidrMaskSize: 24 };
+
 export interface ControllerManager {
   factory: InformerFactory;
   stop(): void;
 }
 
-export async function startControllerManager(api: ApiClient, log: Logger): Promise<ControllerManager> {
+export async function startControllerManager(api: ApiClient, log: Logger, opts: ControllerOptions = defaultControllerOptions): Promise<ControllerManager> {
+  void opts;
   const factory = new InformerFactory(api);
   const controllers: Reconciler[] = [
     new NamespaceController(factory),
