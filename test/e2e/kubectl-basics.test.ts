@@ -133,6 +133,18 @@ spec:
     assert.match(out, /image\s+<string>/);
   });
 
+  it('HPA is stored once and served as autoscaling/v2 and v1', async () => {
+    await s.k('create deployment scaled --image=nginx --replicas=2');
+    assert.match(await s.k('autoscale deployment scaled --min=2 --max=5 --cpu-percent=70'), /horizontalpodautoscaler.autoscaling\/scaled autoscaled/);
+    assert.match(await s.k('get hpa scaled'), /^scaled\s+Deployment\/scaled\s+cpu: <unknown>\/70%\s+2\s+5\s+0\s+/m);
+    const v1 = JSON.parse(await s.k(['get', '--raw', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/scaled']));
+    assert.equal(v1.apiVersion, 'autoscaling/v1');
+    assert.equal(v1.spec.targetCPUUtilizationPercentage, 70);
+    const v2 = JSON.parse(await s.k(['get', '--raw', '/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/scaled']));
+    assert.equal(v2.spec.metrics[0].resource.target.averageUtilization, 70);
+    assert.equal(v1.metadata.resourceVersion, v2.metadata.resourceVersion);
+  });
+
   it('delete and wait', async () => {
     await s.k('create configmap gone-soon --from-literal=a=b');
     assert.match(await s.k('delete configmap gone-soon'), /configmap "gone-soon" deleted/);

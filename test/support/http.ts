@@ -15,7 +15,7 @@ export class RawClient {
   private readonly agent: https.Agent;
   readonly base: string;
 
-  constructor(kubeconfig: string, opts: { noCredentials?: boolean } = {}) {
+  constructor(kubeconfig: string, opts: { noCredentials?: boolean; maxSockets?: number } = {}) {
     const kc = YAML.parse(readFileSync(kubeconfig, 'utf8'));
     const b64 = (s: string) => Buffer.from(s, 'base64');
     const user = kc.users[0].user;
@@ -24,7 +24,7 @@ export class RawClient {
       ca: b64(kc.clusters[0].cluster['certificate-authority-data']),
       ...(opts.noCredentials ? {} : { cert: b64(user['client-certificate-data']), key: b64(user['client-key-data']) }),
       keepAlive: true,
-      maxSockets: 256,
+      maxSockets: opts.maxSockets ?? 256,
     });
   }
 
@@ -70,6 +70,18 @@ export class RawClient {
       req.end();
     });
     return { close: () => req.destroy(), done };
+  }
+
+  /** A watch whose raw text chunks go to onChunk unparsed (for load tests). */
+  rawWatch(path: string, onChunk: (chunk: string) => void): { close(): void } {
+    const req = https.request(`${this.base}${path}`, { method: 'GET', agent: this.agent }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', onChunk);
+      res.on('error', () => undefined);
+    });
+    req.on('error', () => undefined);
+    req.end();
+    return { close: () => req.destroy() };
   }
 
   close(): void {
