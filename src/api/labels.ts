@@ -28,102 +28,10 @@ const binaryOperators = ['in', 'notin', '=', '==', '!=', 'gt', 'lt'];
 
 // ---- validation (k8s.io/apimachinery/pkg/util/validation) --------------------
 
-const qualifiedNameFmt = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
-const qualifiedNameRe = new RegExp(`^${qualifiedNameFmt}$`);
-const qualifiedNameErrMsg = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const labelValueFmt = `(${qualifiedNameFmt})?`;
-const labelValueRe = new RegExp(`^${labelValueFmt}$`);
-const labelValueErrMsg = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const dns1123LabelFmt = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const dns1123LabelRe = new RegExp(`^${dns1123LabelFmt}$`);
-const dns1123LabelErrMsg = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
-const dns1123SubdomainFmt = `${dns1123LabelFmt}(\\.${dns1123LabelFmt})*`;
-const dns1123SubdomainRe = new RegExp(`^${dns1123SubdomainFmt}$`);
-const dns1123SubdomainErrMsg = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+// label keys and values are checked by ./validation.js (one implementation of upstream's rules)
+export { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, isValidLabelValue, maxLenError, validateAnnotations, validateLabels } from './validation.js';
+import { isQualifiedName, isValidLabelValue, validateLabels } from './validation.js';
 
-export function maxLenError(n: number): string {
-  return `must be no more than ${n} characters`;
-}
-export function emptyError(): string {
-  return 'must be non-empty';
-}
-export function regexError(msg: string, fmt: string, ...examples: string[]): string {
-  if (examples.length === 0) return `${msg} (regex used for validation is '${fmt}')`;
-  // Upstream's exact punctuation, double space included.
-  return `${msg} (e.g. ${examples.map((e) => `'${e}', `).join(' or ')}regex used for validation is '${fmt}')`;
-}
-
-export function isDNS1123Subdomain(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > 253) errs.push(maxLenError(253));
-  if (!dns1123SubdomainRe.test(value)) errs.push(regexError(dns1123SubdomainErrMsg, dns1123SubdomainFmt, 'example.com'));
-  return errs;
-}
-
-export function isDNS1123Label(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > 63) errs.push(maxLenError(63));
-  if (!dns1123LabelRe.test(value)) errs.push(regexError(dns1123LabelErrMsg, dns1123LabelFmt, 'my-name', '123-abc'));
-  return errs;
-}
-
-/** `[prefix/]name`: name a 63-character qualified name, prefix a DNS subdomain. */
-export function isQualifiedName(value: string): string[] {
-  const errs: string[] = [];
-  const parts = value.split('/');
-  let name: string;
-  if (parts.length === 1) {
-    name = parts[0];
-  } else if (parts.length === 2) {
-    const prefix = parts[0];
-    name = parts[1];
-    if (prefix.length === 0) errs.push(`prefix part ${emptyError()}`);
-    else for (const m of isDNS1123Subdomain(prefix)) errs.push(`prefix part ${m}`);
-  } else {
-    return [`a qualified name ${regexError(qualifiedNameErrMsg, qualifiedNameFmt, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
-  }
-  if (name.length === 0) errs.push(`name part ${emptyError()}`);
-  else if (name.length > 63) errs.push(`name part ${maxLenError(63)}`);
-  if (!qualifiedNameRe.test(name)) errs.push(`name part ${regexError(qualifiedNameErrMsg, qualifiedNameFmt, 'MyName', 'my.name', '123-abc')}`);
-  return errs;
-}
-
-export function isValidLabelValue(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > 63) errs.push(maxLenError(63));
-  if (!labelValueRe.test(value)) errs.push(regexError(labelValueErrMsg, labelValueFmt, 'MyValue', 'my_value', '12345'));
-  return errs;
-}
-
-/** Errors for a labels map at `path` (e.g. "metadata.labels"), as upstream's ValidateLabels. */
-export function validateLabels(labels: Record<string, unknown> | undefined | null, path: string): FieldError[] {
-  const out: FieldError[] = [];
-  if (!labels) return out;
-  for (const [k, v] of Object.entries(labels)) {
-    for (const m of isQualifiedName(k)) out.push(field.invalid(path, k, m));
-    if (typeof v !== 'string') {
-      out.push({ type: 'FieldValueTypeInvalid', field: `${path}[${k}]`, message: `Invalid value: ${JSON.stringify(v)}: must be a string` });
-      continue;
-    }
-    for (const m of isValidLabelValue(v)) out.push(field.invalid(path, v, m));
-  }
-  return out;
-}
-
-const totalAnnotationSizeLimit = 256 * 1024;
-
-/** Errors for an annotations map, as upstream's ValidateAnnotations (keys lower-cased, 256 KiB total). */
-export function validateAnnotations(annotations: Record<string, unknown> | undefined | null, path: string): FieldError[] {
-  const out: FieldError[] = [];
-  if (!annotations) return out;
-  let size = 0;
-  for (const [k, v] of Object.entries(annotations)) {
-    for (const m of isQualifiedName(k.toLowerCase())) out.push(field.invalid(path, k, m));
-    size += Buffer.byteLength(k) + Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v) ?? '');
-  }
-  if (size > totalAnnotationSizeLimit) out.push(field.tooLong(path, totalAnnotationSizeLimit));
-  return out;
-}
 
 /** Errors for a metav1.LabelSelector, as upstream's ValidateLabelSelector. */
 export function validateLabelSelector(ls: LabelSelector | undefined | null, path: string): FieldError[] {
