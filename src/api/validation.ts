@@ -295,46 +295,8 @@ export function validateResourceList(list: unknown, path: string): Errs {
 
 // ------------------------------------------------------------ label selectors
 
-const selectorOps = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
-
-/** metav1.LabelSelector syntax. */
-export function validateLabelSelector(sel: any, path: string): Errs {
-  const errs: Errs = [];
-  if (sel == null) return errs;
-  errs.push(...validateLabels(sel.matchLabels, `${path}.matchLabels`));
-  (sel.matchExpressions ?? []).forEach((r: any, i: number) => {
-    const p = `${path}.matchExpressions[${i}]`;
-    if (!selectorOps.includes(r?.operator)) {
-      errs.push(field.notSupported(`${p}.operator`, r?.operator, selectorOps));
-    } else if ((r.operator === 'In' || r.operator === 'NotIn') && !(r.values?.length > 0)) {
-      errs.push(field.required(`${p}.values`, "Required value: must be specified when `operator` is 'In' or 'NotIn'"));
-    } else if ((r.operator === 'Exists' || r.operator === 'DoesNotExist') && r.values?.length > 0) {
-      errs.push(field.forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
-    }
-    for (const m of isQualifiedName(String(r?.key ?? ''))) errs.push(field.invalid(`${p}.key`, r?.key, m));
-  });
-  return errs;
-}
-
 export function selectorIsEmpty(sel: any): boolean {
   return !sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0);
-}
-
-/** Does a metav1.LabelSelector match a label set? (empty selector matches everything) */
-export function selectorMatches(sel: any, labels: Record<string, string> | undefined): boolean {
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel?.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const r of sel?.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
-    switch (r.operator) {
-      case 'In': if (!has || !(r.values ?? []).includes(l[r.key])) return false; break;
-      case 'NotIn': if (has && (r.values ?? []).includes(l[r.key])) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
-      default: return false;
-    }
-  }
-  return true;
 }
 
 // ------------------------------------------------------------------ helpers

@@ -1,7 +1,10 @@
 // admissionregistration.k8s.io/v1: Mutating/ValidatingWebhookConfiguration.
 import { field } from '../errors.js';
 import type { KindDefinition, KubeObject } from '../kind.js';
-import { type Errs, enumError, isDNS1123Label, isDNS1123Subdomain, isValidPortNum, requiredWith, validateLabelSelector } from '../validation.js';
+import {
+  type Errs, enumError, isDNS1123Label, isDNS1123Subdomain, isValidPortNum, requiredWith,
+} from '../validation.js';
+import { validateLabelSelector } from '../labels.js';
 
 const admission = { group: 'admissionregistration.k8s.io', version: 'v1' } as const;
 const operations = ['*', 'CONNECT', 'CREATE', 'DELETE', 'UPDATE'];

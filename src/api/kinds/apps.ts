@@ -2,9 +2,9 @@
 import { field } from '../errors.js';
 import type { KindDefinition, KubeObject } from '../kind.js';
 import {
-  type Errs, deepEqual, enumError, immutable, intOrPercentIsZero, isDNS1123Label, isNotMoreThan100Percent, nameErrors,
-  selectorIsEmpty, selectorMatches, validateLabelSelector, validateNonnegative, validatePositiveIntOrPercent,
+  type Errs, deepEqual, enumError, immutable, intOrPercentIsZero, isDNS1123Label, isNotMoreThan100Percent, nameErrors, selectorIsEmpty, validateNonnegative, validatePositiveIntOrPercent,
 } from '../validation.js';
+import { validateLabelSelector, matchesLabelSelector as selectorMatches } from '../labels.js';
 import { defaultPodTemplate, validatePodTemplateSpec } from './podSpec.js';
 import { ensure, initGeneration, bumpGeneration } from './util.js';
 

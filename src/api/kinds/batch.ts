@@ -2,9 +2,9 @@
 import { field } from '../errors.js';
 import type { KindDefinition, KubeObject } from '../kind.js';
 import {
-  type Errs, deepEqual, enumError, immutable, requiredWith, selectorMatches, validateLabelSelector,
-  validateNonnegative, validatePositive,
+  type Errs, deepEqual, enumError, immutable, requiredWith, validateNonnegative, validatePositive,
 } from '../validation.js';
+import { validateLabelSelector, matchesLabelSelector as selectorMatches } from '../labels.js';
 import { defaultPodTemplate, validatePodTemplateSpec } from './podSpec.js';
 import { clone, ensure, initGeneration, bumpGeneration } from './util.js';
 

@@ -2,10 +2,9 @@
 import { field } from '../errors.js';
 import type { KindDefinition, KubeObject } from '../kind.js';
 import {
-  type Errs, deepEqual, enumError, immutable, isConfigMapKey, isDNS1035Label, isDNS1123Label, isDNS1123Subdomain,
-  isQualifiedName, isValidCIDR, isValidIP, isValidPortName, isValidPortNum, nameErrors, parseQuantity, requiredWith,
-  validateLabels, validateNonnegative, validatePositive, validateResourceList, validateLabelSelector,
+  type Errs, deepEqual, enumError, immutable, isConfigMapKey, isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isQualifiedName, isValidCIDR, isValidIP, isValidPortName, isValidPortNum, nameErrors, parseQuantity, requiredWith, validateLabels, validateNonnegative, validatePositive, validateResourceList,
 } from '../validation.js';
+import { validateLabelSelector } from '../labels.js';
 import { computeQOSClass, defaultPod, defaultPodTemplate, validatePodSpec, validatePodSpecUpdate, validatePodTemplateSpec, validatePortNumOrName } from './podSpec.js';
 import { clone, ensure, initGeneration, bumpGeneration } from './util.js';
 

@@ -2,9 +2,9 @@
 import { field } from '../errors.js';
 import type { KindDefinition } from '../kind.js';
 import {
-  type Errs, enumError, immutable, isDNS1123Label, isDNS1123Subdomain, isValidCIDR, isValidPortName, isValidPortNum,
-  isWildcardDNS1123Subdomain, nameErrors, requiredWith, validateLabelSelector,
+  type Errs, enumError, immutable, isDNS1123Label, isDNS1123Subdomain, isValidCIDR, isValidPortName, isValidPortNum, isWildcardDNS1123Subdomain, nameErrors, requiredWith,
 } from '../validation.js';
+import { validateLabelSelector } from '../labels.js';
 import { ensure, initGeneration, bumpGeneration } from './util.js';
 
 const networking = { group: 'networking.k8s.io', version: 'v1' } as const;

@@ -2,10 +2,9 @@
 // embeds a pod template (Deployments, Jobs, PodTemplates, ...).
 import { field } from '../errors.js';
 import {
-  type Errs, enumError, isDNS1123Label, isDNS1123Subdomain, isEnvVarName, isValidPortName, isValidPortNum,
-  nameErrors, notFound, parseQuantity, requiredWith, validateLabels, validateNonnegative, validateObjectMeta,
-  validatePositive, validateResourceList, validateLabelSelector, deepEqual,
+  type Errs, enumError, isDNS1123Label, isDNS1123Subdomain, isEnvVarName, isValidPortName, isValidPortNum, nameErrors, notFound, parseQuantity, requiredWith, validateLabels, validateNonnegative, validateObjectMeta, validatePositive, validateResourceList, deepEqual,
 } from '../validation.js';
+import { validateLabelSelector } from '../labels.js';
 
 // ------------------------------------------------------------------ defaults
 

@@ -1,7 +1,10 @@
 // policy/v1: PodDisruptionBudget.
 import { field } from '../errors.js';
 import type { KindDefinition } from '../kind.js';
-import { type Errs, enumError, isNotMoreThan100Percent, validateLabelSelector, validatePositiveIntOrPercent } from '../validation.js';
+import {
+  type Errs, enumError, isNotMoreThan100Percent, validatePositiveIntOrPercent,
+} from '../validation.js';
+import { validateLabelSelector } from '../labels.js';
 import { initGeneration, bumpGeneration } from './util.js';
 
 export const poddisruptionbudgets: KindDefinition = {

@@ -1,7 +1,10 @@
 // rbac.authorization.k8s.io/v1 kinds: Role, ClusterRole, RoleBinding, ClusterRoleBinding.
 import { field } from '../errors.js';
 import type { KindDefinition, KubeObject } from '../kind.js';
-import { type Errs, deepEqual, isValidPathSegmentName, nameErrors, requiredWith, validateLabelSelector } from '../validation.js';
+import {
+  type Errs, deepEqual, isValidPathSegmentName, nameErrors, requiredWith,
+} from '../validation.js';
+import { validateLabelSelector } from '../labels.js';
 
 const rbacGroup = 'rbac.authorization.k8s.io';
 const rbac = { group: rbacGroup, version: 'v1', nameValidation: 'path' } as const;
