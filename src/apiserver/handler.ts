@@ -16,6 +16,7 @@ import { CachedObject } from './watchCache.js';
 import { deepCopy } from './meta.js';
 import { applyPatch } from '../api/patch/index.js';
 import { definitions } from './schemaCheck.js';
+import { evict } from './eviction.js';
 
 export const maxBodyBytes = 3 * 1024 * 1024;
 
@@ -362,9 +363,8 @@ export class ResourceHandler {
     }
     if (sub === 'eviction' && def.resource === 'pods' && m === 'POST') {
       const body = decodeBody(req.headers['content-type'], await readBody(req)) as KubeObject;
-      const opts = (body.deleteOptions ?? {}) as DeleteOptions;
-      await store.delete(def, ns, info.name, opts, ctx);
-      return send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      const r = await evict(store, this.d.registry, ns, info.name, body, ctx);
+      return send(res, r.code, r.body);
     }
     if (sub === 'finalize' && def.resource === 'namespaces' && m === 'PUT') {
       const body = decodeBody(req.headers['content-type'], await readBody(req)) as KubeObject;

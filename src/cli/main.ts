@@ -17,6 +17,7 @@ Usage:
               [--default-not-ready-toleration-seconds 300]
               [--default-unreachable-toleration-seconds 300]
   k8ts kubectl [--data-dir DIR] ARGS...   run kubectl against this cluster
+  k8ts simulate --kubeconfig FILE --nodes N [--prefix k8ts-sim]   simulated nodes for any server
   k8ts version
 `;
 
@@ -63,6 +64,11 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     return new Promise<number>(() => undefined);
+  }
+  if (cmd === 'simulate') {
+    const p = parseArgs(argv.slice(1), new Set());
+    const { runSimulateCommand } = await import('../simulator/command.js');
+    return runSimulateCommand({ kubeconfig: str(p, 'kubeconfig', process.env.KUBECONFIG ?? ''), nodes: num(p, 'nodes', 1), prefix: p.flags.get('prefix') as string | undefined, logLevel: str(p, 'log-level', 'info') });
   }
   if (cmd === 'kubectl') {
     let rest = argv.slice(1);

@@ -14,6 +14,9 @@ import { Encryptor } from '../apiserver/encryption.js';
 import { namespaceLifecycle } from '../apiserver/admission/namespaceLifecycle.js';
 import { serviceAllocation } from '../apiserver/admission/serviceAllocation.js';
 import { serviceAccount } from '../apiserver/admission/serviceAccount.js';
+import { defaultTolerationSeconds } from '../apiserver/admission/defaultTolerationSeconds.js';
+import { priority } from '../apiserver/admission/priority.js';
+import { resourceQuota } from '../apiserver/admission/resourceQuota.js';
 import { bootstrap } from '../apiserver/bootstrap.js';
 import { Compactor } from '../apiserver/compactor.js';
 import { adminKubeconfig } from './kubeconfig.js';
@@ -78,7 +81,7 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
     port: o.port,
     bindAddress: o.bindAddress,
     advertiseAddress: `${advertise}:${o.port}`,
-    admission: (store, cache) => [namespaceLifecycle(store, cache, registry), serviceAccount(), serviceAllocation(cache, { serviceCidr: o.serviceCidr, nodePortMin: pmin, nodePortMax: pmax })],
+    admission: (store, cache) => [namespaceLifecycle(store, cache, registry), serviceAccount(), serviceAllocation(cache, { serviceCidr: o.serviceCidr, nodePortMin: pmin, nodePortMax: pmax }), defaultTolerationSeconds({ notReadySeconds: o.defaultNotReadyTolerationSeconds, unreachableSeconds: o.defaultUnreachableTolerationSeconds }), priority(store, cache, registry), resourceQuota(store, cache, registry)],
   });
   await api.start();
   const port = api.port;

@@ -1,13 +1,21 @@
-// Entry point of the scheduler (kube-scheduler). Placeholder until the scheduler lands.
+// Entry point of the scheduler (kube-scheduler): builds the Scheduler on the
+// shared informer factory, waits for the caches, and starts the loop.
 import type { Logger } from 'pino';
 import type { ApiClient } from '../client/api.js';
 import type { InformerFactory } from '../client/factory.js';
+import { Scheduler, type SchedulerConfig } from './scheduler.js';
 
-export interface SchedulerOptions {
-  /** percentageOfNodesToScore (0 = adaptive, like upstream) */
-  percentageOfNodesToScore?: number;
-}
+export type SchedulerOptions = SchedulerConfig;
 
-export async function startScheduler(_factory: InformerFactory, _api: ApiClient, _log: Logger, _opts: SchedulerOptions = {}): Promise<{ stop(): void }> {
-  return { stop() {} };
+export async function startScheduler(factory: InformerFactory, api: ApiClient, log: Logger, opts: SchedulerOptions = {}): Promise<{ stop(): void; scheduler: Scheduler }> {
+  const scheduler = new Scheduler(factory, api, log, opts);
+  await factory.start();
+  await scheduler.start();
+  log.info({ schedulerName: opts.schedulerName ?? 'default-scheduler' }, 'scheduler started');
+  return {
+    scheduler,
+    stop() {
+      scheduler.stop();
+    },
+  };
 }

@@ -102,12 +102,12 @@ describe('API semantics', () => {
         // a write between pages does not show up in later pages
         await c.request('POST', '/api/v1/namespaces/paging/configmaps', cm('p-99'));
       } else assert.equal(r.metadata.resourceVersion, rv);
-      seen.push(...r.items.map((i: any) => i.metadata.name));
+      seen.push(...r.items.map((i: any) => i.metadata.name).filter((n: string) => n !== 'kube-root-ca.crt'));
       cont = r.metadata.continue ?? '';
       pages++;
     } while (cont && pages < 10);
-    assert.equal(pages, 3);
-    assert.deepEqual(seen, Array.from({ length: 25 }, (_, i) => `p-${String(i).padStart(2, '0')}`).filter((n) => n !== 'kube-root-ca.crt'));
+    assert.ok(pages === 3, `${pages} pages`);
+    assert.deepEqual(seen, Array.from({ length: 25 }, (_, i) => `p-${String(i).padStart(2, '0')}`));
   });
 
   it('label and field selectors', async () => {
@@ -157,6 +157,8 @@ describe('API semantics', () => {
     const del = await c.request('DELETE', '/api/v1/namespaces/default/pods/free');
     assert.equal(del.status, 200);
     assert.equal((await c.request('GET', '/api/v1/namespaces/default/pods/free')).status, 404);
+    // the node must exist, or the pod garbage collector removes the pod
+    await c.request('POST', '/api/v1/nodes', { metadata: { name: 'node-1' } });
     await c.request('POST', '/api/v1/namespaces/default/pods', pod('bound', 'node-1'));
     const d2 = await c.request('DELETE', '/api/v1/namespaces/default/pods/bound');
     assert.equal(d2.status, 202);
@@ -195,7 +197,8 @@ describe('API semantics', () => {
     const scale = (await c.request('GET', '/apis/apps/v1/namespaces/default/deployments/sc/scale')).json();
     assert.equal(scale.kind, 'Scale');
     assert.equal(scale.status.selector, 'app=sc');
-    const put = await c.request('PUT', '/apis/apps/v1/namespaces/default/deployments/sc/scale', { ...scale, spec: { replicas: 4 } });
+    // no resourceVersion: the deployment controller writes status meanwhile
+    const put = await c.request('PUT', '/apis/apps/v1/namespaces/default/deployments/sc/scale', { ...scale, metadata: { ...scale.metadata, resourceVersion: undefined }, spec: { replicas: 4 } });
     assert.equal(put.status, 200);
     assert.equal((await c.request('GET', '/apis/apps/v1/namespaces/default/deployments/sc')).json().spec.replicas, 4);
     await c.request('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'tobind' }, spec: { containers: [{ name: 'c', image: 'x' }] } });

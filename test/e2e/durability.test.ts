@@ -33,7 +33,8 @@ describe('durability', () => {
     };
     const workers = Array.from({ length: 16 }, worker);
     // let creates flow, then kill the server in the middle of them
-    await new Promise((r) => setTimeout(r, 1500));
+    const until = Date.now() + 20_000;
+    while (acked.length < 300 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     await s.kill();
     stop = true;
     await Promise.all(workers);

@@ -40,7 +40,7 @@ describe('kubectl basics', () => {
     assert.match(await s.k('create deployment web --image=nginx:1.27 --replicas=3'), /deployment.apps\/web created/);
     const table = await s.k('get deploy web');
     assert.match(table, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\n/);
-    assert.match(table, /^web\s+0\/3\s+0\s+0\s+\d+s/m);
+    assert.match(table, /^web\s+0\/3\s+\d\s+0\s+\d+s/m);
     const wide = await s.k('get deployment web -o wide');
     assert.match(wide, /CONTAINERS\s+IMAGES\s+SELECTOR/);
     assert.match(wide, /nginx\s+nginx:1\.27\s+app=web/);
@@ -123,7 +123,7 @@ spec:
     assert.match(notFound.stderr, /Error from server \(NotFound\): pods "ghost" not found/);
     const dup = await s.kubectl(['create', 'deployment', 'web', '--image=x']);
     assert.match(dup.stderr, /deployments.apps "web" already exists/);
-    assert.equal(await s.k(['get', 'cm', '-o', 'name']), 'configmap/app-config\n');
+    assert.equal(await s.k(['get', 'cm', '-o', 'name']), 'configmap/app-config\nconfigmap/kube-root-ca.crt\n');
   });
 
   it('explain prints upstream field documentation', async () => {
