@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus, totalmem } from 'node:os';
 import { benchDatastore } from './datastore.js';
 import { benchApiserver } from './apiserver.js';
+import { benchWorkloads } from './workloads.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const only = process.argv[2];
@@ -14,6 +15,7 @@ const only = process.argv[2];
 const suites: Record<string, () => Promise<Record<string, number>>> = {
   datastore: benchDatastore,
   apiserver: benchApiserver,
+  workloads: benchWorkloads,
 };
 
 const results: Record<string, Record<string, number>> = {};

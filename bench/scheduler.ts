@@ -51,7 +51,7 @@ const pod = (name: string) => ({
   spec: { schedulerName, containers: [{ name: 'c', image: 'registry.local/app:1', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
 });
 
-async function run(nodes: number, pods: number, maxMs: number): Promise<Record<string, number>> {
+export async function benchSchedulerOn(nodes: number, pods: number, maxMs: number): Promise<Record<string, number>> {
   // a long grace period: these nodes never heartbeat, and must not turn unreachable mid-run
   const s = await startServer({ args: ['--simulated-nodes', '0', '--node-monitor-grace-period', '3600'] });
   const api = new ApiClient({ ...loadKubeconfig(s.kubeconfig), userAgent: 'k8ts/bench-scheduler' });
@@ -148,7 +148,7 @@ export async function benchScheduler(): Promise<Record<string, number>> {
     [5000, 10_000],
     [500, 10_000],
   ] as const) {
-    const r = await run(nodes, pods, 240_000);
+    const r = await benchSchedulerOn(nodes, pods, 240_000);
     for (const [k, v] of Object.entries(r)) results[`${nodes}n_${k}`] = v;
     process.stderr.write(`bench: scheduler ${nodes} nodes: ${JSON.stringify(r)}\n`);
   }

@@ -95,8 +95,10 @@ export class RestStore {
     return def.toStorage ? def.toStorage(obj) : obj;
   }
 
-  private async runAdmission(a: AdmissionAttributes): Promise<void> {
+  /** Upstream's order: mutating admission → object validation → validating admission. */
+  private async runAdmission(a: AdmissionAttributes, validateObject?: () => void): Promise<void> {
     for (const p of this.admission) if (p.admit) await p.admit(a);
+    validateObject?.();
     for (const p of this.admission) if (p.validate) await p.validate(a);
   }
 
@@ -190,10 +192,19 @@ export class RestStore {
     def.defaults?.(obj);
     def.prepareForCreate?.(obj);
     const a: AdmissionAttributes = { op: 'CREATE', def, namespace, name: meta.name, subresource: '', obj, ctx };
-    await this.runAdmission(a);
-    obj = a.obj;
-    this.validate(def, obj);
-    if (ctx.dryRun) return obj;
+    // plugins that reserve something (IPs, ports, quota) hear "DELETE" when the create does not happen
+    const abort = () => this.committed({ ...a, op: 'DELETE' });
+    try {
+      await this.runAdmission(a, () => this.validate(def, a.obj));
+      obj = a.obj;
+    } catch (err) {
+      abort();
+      throw err;
+    }
+    if (ctx.dryRun) {
+      abort();
+      return obj;
+    }
     const stored = this.toStored(def, obj);
     const sr = this.storageResource(def);
     const key = this.key(def, namespace, meta.name);
@@ -201,7 +212,7 @@ export class RestStore {
     try {
       kv = await this.ds.create(key, this.codec.encode(sr, key, stored));
     } catch (err) {
-      this.committed({ ...a, op: 'DELETE' }); // release what admission reserved
+      abort();
       this.fail(def, meta.name, err);
     }
     obj.metadata!.resourceVersion = String(kv.modRevision);
@@ -398,9 +409,8 @@ export class RestStore {
       def.defaults?.(obj);
       if (subresource === '' || subresource === 'scale') def.prepareForUpdate?.(obj, oldExt);
       const a: AdmissionAttributes = { op: 'UPDATE', def, namespace, name, subresource, obj, old: oldExt, ctx };
-      await this.runAdmission(a);
+      await this.runAdmission(a, () => this.validate(def, a.obj, oldExt));
       obj = a.obj;
-      this.validate(def, obj, oldExt);
       obj.metadata!.resourceVersion = String(cur.rv);
       if (sameObject(obj, oldExt)) return oldExt; // no-op: no write, no new resourceVersion
       if (ctx.dryRun) return obj;

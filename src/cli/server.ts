@@ -127,7 +127,7 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   cmElector.start();
   schedElector.start();
   const simClient = o.simulatedNodes > 0 ? componentClient('kube-controller-manager') : undefined;
-  const simulator = simClient ? await startSimulator(simClient, log.child({ component: 'simulator' }), { nodes: o.simulatedNodes }) : undefined;
+  const simulator = simClient ? await startSimulator(simClient, log.child({ component: 'simulator' }), { nodes: o.simulatedNodes, heartbeatIntervalMs: Math.min(10_000, o.nodeMonitorGracePeriodSeconds * 250) }) : undefined;
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   writeFileSync(kubeconfig, adminKubeconfig(pki, loopback), { mode: 0o600 });
   log.info({ port, datastore: endpoint.replace(/\/\/[^@/]*@/, '//***@'), ms: Math.round(performance.now() - t0) }, 'k8ts server ready');

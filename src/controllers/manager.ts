@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ApiClient } from '../client/api.js';
 import { runWorkers, type Reconciler } from '../client/controller.js';
 import { InformerFactory } from '../client/factory.js';
+import { EventRecorder } from '../client/events.js';
 import { NamespaceController } from './namespace.js';
 import { ResourceQuotaController } from './resourceQuota.js';
 import { DisruptionController } from './disruption.js';
@@ -46,8 +47,8 @@ export async function startControllerManager(api: ApiClient, log: Logger, opts: 
     new NamespaceController(factory),
     new ResourceQuotaController(factory),
     new DisruptionController(factory, opts),
-    new NodeIpamController(factory, opts),
-    new NodeLifecycleController(factory, opts),
+    new NodeIpamController(factory, opts, new EventRecorder(api, 'node-ipam-controller')),
+    new NodeLifecycleController(factory, opts, new EventRecorder(api, 'node-controller')),
     new PodGcController(factory, opts),
     new DeploymentController(factory, opts),
     new ReplicaSetController(factory, opts),

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { KindDefinition, Verb } from '../kind.js';
 import { allVerbs } from '../kind.js';
+import { encodeOpenAPIV2Protobuf } from './protobufV2.js';
 
 /** A JSON schema node (Swagger 2.0 / OpenAPI 3.0 flavour). */
 export type Schema = Record<string, any>;
@@ -649,5 +650,14 @@ export function buildOpenAPIV2(kinds: readonly KindDefinition[], opts: BuildOpti
     security: [{ BearerToken: [] }],
   };
   const json = Buffer.from(JSON.stringify(doc));
-  return { json, etag: sha512(json) };
+  // The protobuf form is encoded on first use: only some kubectl paths (client-side
+  // validation of `kind: List`) ask for it.
+  let protobuf: Buffer | undefined;
+  return {
+    json,
+    etag: sha512(json),
+    get protobuf(): Buffer {
+      return (protobuf ??= encodeOpenAPIV2Protobuf(doc));
+    },
+  };
 }

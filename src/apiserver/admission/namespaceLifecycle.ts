@@ -11,7 +11,8 @@ export function namespaceLifecycle(store: () => RestStore, cache: () => WatchCac
   const nsDef = registry.byGVR('', 'v1', 'namespaces')!;
   return {
     name: 'NamespaceLifecycle',
-    async validate(a) {
+    // checked in the mutating phase, as upstream: a missing namespace is reported before validation errors
+    async admit(a) {
       if (a.op === 'DELETE' && a.def === nsDef && immortal.has(a.name)) {
         throw errors.forbidden(`namespaces "${a.name}" is forbidden: this namespace may not be deleted`, 'namespaces', a.name);
       }

@@ -11,7 +11,6 @@ import {
 } from '../../api/quota.js';
 import { compareQuantities } from '../../api/quantity.js';
 import { systemContext } from '../context.js';
-import { validateObjectMeta } from '../metaValidation.js';
 import type { AdmissionAttributes, AdmissionPlugin, RestStore } from '../rest.js';
 import type { WatchCache } from '../watchCache.js';
 
@@ -83,8 +82,8 @@ export function resourceQuota(store: () => RestStore, cache: () => WatchCache, r
       const { group, resource } = a.def;
       const matching = quotas.filter((q) => quotaMatches(q, group, resource, a.obj));
       if (!matching.length) return;
-      // an object validation will reject costs nothing: do not charge for it
-      if (validateObjectMeta(a.def, a.obj).length || (a.def.validate?.(a.obj) ?? []).length) return;
+      // validation has already run (mutating → validation → validating), and a dry run charges nothing
+      if (a.ctx.dryRun) return;
       const usage = usageOf(group, resource, a.obj);
       if (listIsZero(usage)) return;
 
