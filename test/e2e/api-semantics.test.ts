@@ -201,7 +201,8 @@ describe('API semantics', () => {
     const put = await c.request('PUT', '/apis/apps/v1/namespaces/default/deployments/sc/scale', { ...scale, metadata: { ...scale.metadata, resourceVersion: undefined }, spec: { replicas: 4 } });
     assert.equal(put.status, 200);
     assert.equal((await c.request('GET', '/apis/apps/v1/namespaces/default/deployments/sc')).json().spec.replicas, 4);
-    await c.request('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'tobind' }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+    // another scheduler's pod: the default scheduler leaves it to us
+    await c.request('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'tobind' }, spec: { schedulerName: 'manual', containers: [{ name: 'c', image: 'x' }] } });
     const b = await c.request('POST', '/api/v1/namespaces/default/pods/tobind/binding', { metadata: { name: 'tobind' }, target: { kind: 'Node', name: 'n1' } });
     assert.equal(b.status, 201);
     assert.equal((await c.request('GET', '/api/v1/namespaces/default/pods/tobind')).json().spec.nodeName, 'n1');

@@ -39,9 +39,29 @@ class Writer {
   }
   string(field: number, s: string | undefined): void {
     if (s === undefined || s === null || s === '') return; // proto3 default: omitted
-    const str = String(s);
-    const len = Buffer.byteLength(str);
     this.tag(field, 2);
+    this.text(String(s));
+  }
+  /** Length-prefixed UTF-8; short ASCII strings (most of a document) are copied by hand, faster than Buffer.write. */
+  private text(str: string): void {
+    const n = str.length;
+    if (n < 128) {
+      this.ensure(n + 1);
+      const buf = this.buf;
+      let p = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = str.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = n;
+        this.pos = p;
+        return;
+      }
+    }
+    const len = Buffer.byteLength(str);
     this.varint(len);
     this.ensure(len);
     this.pos += this.buf.write(str, this.pos, 'utf8');
@@ -50,12 +70,8 @@ class Writer {
     if (!Array.isArray(list)) return;
     // repeated string: every element is written, even empty ones
     for (const s of list) {
-      const str = String(s);
-      const len = Buffer.byteLength(str);
       this.tag(field, 2);
-      this.varint(len);
-      this.ensure(len);
-      this.pos += this.buf.write(str, this.pos, 'utf8');
+      this.text(String(s));
     }
   }
   bool(field: number, v: unknown, always = false): void {
