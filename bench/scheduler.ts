@@ -159,4 +159,5 @@ export async function benchScheduler(): Promise<Record<string, number>> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await benchScheduler();
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  process.exit(0); // stray retries of fire-and-forget event writes must not keep a finished run alive
 }
