@@ -66,8 +66,11 @@ describe('simulated nodes', () => {
       assert.equal(n.status.capacity.cpu, '4');
       assert.equal(n.status.nodeInfo.containerRuntimeVersion, 'simulated://1.0');
     }
-    const leases = await s.k('get leases -n kube-node-lease -o name');
-    for (let i = 0; i < 3; i++) assert.match(leases, new RegExp(`lease.coordination.k8s.io/k8ts-sim-${i}$`, 'm'));
+    // the first renewals are spread over one heartbeat interval
+    await eventually(async () => {
+      const leases = await s.k('get leases -n kube-node-lease -o name');
+      return [0, 1, 2].every((i) => new RegExp(`lease.coordination.k8s.io/k8ts-sim-${i}$`, 'm').test(leases));
+    }, 10_000, 'a Lease per node');
   });
 
   it('runs a pod: Running 1/1 with a podIP inside its node\'s podCIDR', async () => {
@@ -133,6 +136,24 @@ describe('simulated nodes', () => {
     }, 10_000, 'node recovered without taints');
     // the kubelet is back and confirms the deletion
     await eventually(async () => (await s.kubectl(['get', 'pod', 'victim'])).code !== 0, 10_000, 'victim gone');
+  });
+
+  it('a dead node\'s Deployment pods are replaced on the other nodes after the default tolerationSeconds', async () => {
+    // no explicit tolerations: DefaultTolerationSeconds admission adds 3s from the server flags
+    await s.k('create deployment survivor --image=nginx:1.27 --replicas=6');
+    await eventually(async () => (await json('get deploy survivor')).status?.availableReplicas === 6, 20_000, '6 available');
+    const onNode = async (node: string) => (await json('get pods -l app=survivor')).items.filter((p: any) => p.spec.nodeName === node && !p.metadata.deletionTimestamp);
+    const victims = await onNode('k8ts-sim-1');
+    assert.ok(victims.length > 0, 'the spread put pods on k8ts-sim-1');
+    const tol = victims[0].spec.tolerations.find((t: any) => t.key === 'node.kubernetes.io/unreachable');
+    assert.equal(tol.tolerationSeconds, 3);
+    await s.k('annotate node k8ts-sim-1 simulator.k8ts.io/heartbeat=stopped');
+    await eventually(async () => {
+      const live = (await json('get pods -l app=survivor')).items.filter((p: any) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running');
+      return live.length === 6 && live.every((p: any) => p.spec.nodeName !== 'k8ts-sim-1');
+    }, 30_000, '6 running replicas on the other nodes');
+    await s.k('annotate node k8ts-sim-1 simulator.k8ts.io/heartbeat-');
+    await eventually(async () => (await json('get node k8ts-sim-1')).status.conditions.find((c: any) => c.type === 'Ready')?.status === 'True', 15_000, 'k8ts-sim-1 back');
   });
 
   it('pod GC removes pods of a deleted node', async () => {
