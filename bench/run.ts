@@ -9,6 +9,7 @@ import { benchDatastore } from './datastore.js';
 import { benchApiserver } from './apiserver.js';
 import { benchWorkloads } from './workloads.js';
 import { benchScheduler } from './scheduler.js';
+import { benchScale } from './scale.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const only = process.argv[2];
@@ -21,6 +22,9 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
 };
 
 const results: Record<string, Record<string, number>> = {};
+// opt-in suites: they take minutes
+const optIn: Record<string, () => Promise<Record<string, number>>> = { scale: benchScale };
+if (only && optIn[only]) suites[only] = optIn[only];
 for (const [name, fn] of Object.entries(suites)) {
   if (only && name !== only) continue;
   process.stderr.write(`bench: ${name}…\n`);

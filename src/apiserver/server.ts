@@ -39,6 +39,8 @@ export interface ApiServerOptions {
   bookmarkMs?: number;
 }
 
+const certUsers = new WeakMap<TLSSocket, UserInfo>();
+
 const unauthenticatedPaths = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
 export class ApiServer {
@@ -119,11 +121,16 @@ export class ApiServer {
       return undefined;
     }
     if (sock.authorized) {
+      // the certificate is fixed for the connection: decode it once per socket, not per request
+      const known = certUsers.get(sock);
+      if (known) return known;
       const cert = sock.getPeerCertificate();
       if (cert?.subject) {
         const cn = cert.subject.CN;
         const o = cert.subject.O;
-        return { username: (Array.isArray(cn) ? cn[0] : cn) ?? '', groups: [...(o ? (Array.isArray(o) ? o : [o]) : []), 'system:authenticated'] };
+        const user = { username: (Array.isArray(cn) ? cn[0] : cn) ?? '', groups: [...(o ? (Array.isArray(o) ? o : [o]) : []), 'system:authenticated'] };
+        certUsers.set(sock, user);
+        return user;
       }
     }
     return undefined;
