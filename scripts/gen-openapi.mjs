@@ -82,6 +82,17 @@ function formatOf(mod, typeName, field) {
 // Values: [mergeKey | null, patchStrategy | null, listType | null, listMapKeys?]
 const M = (key, listMapKeys = [key]) => [key, 'merge', 'map', listMapKeys];
 const conditions = M('type');
+/** the same list fields in Container and EphemeralContainer */
+const containerLists = {
+  ports: ['containerPort', 'merge', 'map', ['containerPort', 'protocol']],
+  env: M('name'),
+  volumeMounts: M('mountPath'),
+  volumeDevices: M('devicePath'),
+  command: [null, null, 'atomic'],
+  args: [null, null, 'atomic'],
+  envFrom: [null, null, 'atomic'],
+  resizePolicy: [null, null, 'atomic'],
+};
 const patchMeta = {
   'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta': {
     finalizers: [null, 'merge', 'set'],
@@ -102,26 +113,8 @@ const patchMeta = {
     resourceClaims: ['name', 'merge,retainKeys', 'map', ['name']],
     schedulingGates: M('name'),
   },
-  'io.k8s.api.core.v1.Container': {
-    ports: ['containerPort', 'merge', 'map', ['containerPort', 'protocol']],
-    env: M('name'),
-    volumeMounts: M('mountPath'),
-    volumeDevices: M('devicePath'),
-    command: [null, null, 'atomic'],
-    args: [null, null, 'atomic'],
-    envFrom: [null, null, 'atomic'],
-    resizePolicy: [null, null, 'atomic'],
-  },
-  'io.k8s.api.core.v1.EphemeralContainer': {
-    ports: ['containerPort', 'merge', 'map', ['containerPort', 'protocol']],
-    env: M('name'),
-    volumeMounts: M('mountPath'),
-    volumeDevices: M('devicePath'),
-    command: [null, null, 'atomic'],
-    args: [null, null, 'atomic'],
-    envFrom: [null, null, 'atomic'],
-    resizePolicy: [null, null, 'atomic'],
-  },
+  'io.k8s.api.core.v1.Container': containerLists,
+  'io.k8s.api.core.v1.EphemeralContainer': containerLists,
   'io.k8s.api.core.v1.PodStatus': {
     conditions,
     podIPs: ['ip', 'merge', 'map', ['ip']],

@@ -30,11 +30,18 @@ export interface WatchHandle {
   stop(): void;
 }
 
+const JSON_TYPE = 'application/json';
+
+export interface ApiClientOptions {
+  /** sockets in this client's pool (each open watch holds one); 64 unless set */
+  maxSockets?: number;
+}
+
 export class ApiClient {
   private readonly agent: https.Agent;
   private readonly base: URL;
 
-  constructor(public readonly config: ClientConfig) {
+  constructor(public readonly config: ClientConfig, opts: ApiClientOptions = {}) {
     this.base = new URL(config.server);
     this.agent = new https.Agent({
       ca: config.ca,
@@ -42,24 +49,27 @@ export class ApiClient {
       key: config.key,
       rejectUnauthorized: !config.insecure,
       keepAlive: true,
-      maxSockets: 64,
+      maxSockets: opts.maxSockets ?? 64,
     });
   }
 
-  private headers(contentType?: string, length?: number): Record<string, string> {
-    const h: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.config.userAgent ?? 'k8ts' };
+  private headers(accept: string, contentType?: string, length?: number): Record<string, string> {
+    const h: Record<string, string> = { Accept: accept, 'User-Agent': this.config.userAgent ?? 'k8ts' };
     if (this.config.token) h.Authorization = `Bearer ${this.config.token}`;
     if (contentType) h['Content-Type'] = contentType;
     if (length !== undefined) h['Content-Length'] = String(length);
     return h;
   }
 
-  /** One JSON request; throws ApiError for non-2xx answers. */
-  request<T = KubeObject>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  /**
+   * One JSON request; throws ApiError for non-2xx answers. `accept` asks for another
+   * JSON rendering (e.g. PartialObjectMetadata).
+   */
+  request<T = KubeObject>(method: string, path: string, body?: unknown, contentType = JSON_TYPE, accept = JSON_TYPE): Promise<T> {
     const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     return new Promise<T>((resolve, reject) => {
       const req = https.request(
-        { protocol: 'https:', hostname: this.base.hostname, port: this.base.port, path, method, agent: this.agent, headers: this.headers(data ? contentType : undefined, data?.length) },
+        { protocol: 'https:', hostname: this.base.hostname, port: this.base.port, path, method, agent: this.agent, headers: this.headers(accept, data ? contentType : undefined, data?.length) },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -86,9 +96,9 @@ export class ApiClient {
 
   /**
    * Stream a watch. `onEvent` gets every event; `onClose` is called once when the
-   * stream ends (err set when it failed), unless stop() was called.
+   * stream ends (err set when it failed), unless stop() was called. `accept` as for request().
    */
-  watch<T = KubeObject>(path: string, onEvent: (ev: WatchEventOf<T>) => void, onClose: (err?: Error) => void): WatchHandle {
+  watch<T = KubeObject>(path: string, onEvent: (ev: WatchEventOf<T>) => void, onClose: (err?: Error) => void, accept = JSON_TYPE): WatchHandle {
     let stopped = false;
     let res: IncomingMessage | undefined;
     let closed = false;
@@ -97,7 +107,7 @@ export class ApiClient {
       closed = true;
       if (!stopped) onClose(err);
     };
-    const req = https.request({ protocol: 'https:', hostname: this.base.hostname, port: this.base.port, path, method: 'GET', agent: this.agent, headers: this.headers() }, (r) => {
+    const req = https.request({ protocol: 'https:', hostname: this.base.hostname, port: this.base.port, path, method: 'GET', agent: this.agent, headers: this.headers(accept) }, (r) => {
       res = r;
       if ((r.statusCode ?? 0) >= 300) {
         const chunks: Buffer[] = [];

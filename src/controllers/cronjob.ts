@@ -14,6 +14,7 @@ import type { ResourceClient } from '../client/resource.js';
 import { WorkQueue } from '../client/workqueue.js';
 import { CronParseError, formatRFC3339, mostRecentScheduleTime, parseSchedule, type Schedule } from './cron/schedule.js';
 import { isJobFinished, rfc3339 } from './jobutil.js';
+import { controllerOfKind } from './util/controllerRef.js';
 
 // controller code reads loosely typed API objects
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -28,9 +29,7 @@ const MAX_MISSED = 100;
 /** wake a little after the schedule time so that it is certainly due */
 const WAKE_SLACK_MS = 100;
 
-function ownerOf(o: Obj): Obj | undefined {
-  return (o.metadata?.ownerReferences ?? []).find((r: Obj) => r.controller && r.kind === 'CronJob' && String(r.apiVersion ?? '').startsWith('batch/'));
-}
+const ownerOf = (o: Obj): Obj | undefined => controllerOfKind(o, 'batch', 'CronJob');
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 const time = (s: string | undefined) => (s ? Date.parse(s) : NaN);

@@ -1,22 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newDaemonPod, nodeMatchesPod, nodeShouldRunDaemonPod, targetNode, tolerates } from './daemonset.js';
+import { newDaemonPod, nodeMatchesPod, nodeShouldRunDaemonPod, targetNode } from './daemonset.js';
 
 const node = (name: string, labels: Record<string, string> = {}, taints: object[] = []) => ({ metadata: { name, labels }, spec: { taints } });
 const ds = (spec: object = {}) => ({
   apiVersion: 'apps/v1', kind: 'DaemonSet',
   metadata: { name: 'agent', namespace: 'default', uid: 'u1', generation: 2 },
   spec: { selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'i' }], ...spec } } },
-});
-
-test('tolerations match taints like upstream', () => {
-  const taint = { key: 'k', value: 'v', effect: 'NoSchedule' };
-  assert.ok(tolerates({ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule' }, taint));
-  assert.ok(tolerates({ key: 'k', operator: 'Exists' }, taint));
-  assert.ok(tolerates({ operator: 'Exists' }, taint));
-  assert.ok(!tolerates({ key: 'k', value: 'w' }, taint));
-  assert.ok(!tolerates({ key: 'k', operator: 'Exists', effect: 'NoExecute' }, taint));
-  assert.ok(!tolerates({ value: 'v' }, taint)); // empty key needs Exists
 });
 
 test('nodeSelector and required node affinity, including matchFields on metadata.name', () => {

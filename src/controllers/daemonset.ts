@@ -5,7 +5,9 @@
 // RollingUpdate replaces pods within maxUnavailable, or surges a new pod next to
 // the old one within maxSurge. Expectations keep a lagging cache from creating
 // a second pod on a node.
+import type { Toleration } from 'kubernetes-types/core/v1.js';
 import type { KubeObject } from '../api/kind.js';
+import { notReadyTaint, tolerates, unreachableTaint } from '../api/tolerations.js';
 import { selectorFromLabelSelector } from '../api/labels.js';
 import { isNotFound } from '../client/api.js';
 import type { Reconciler } from '../client/controller.js';
@@ -14,10 +16,9 @@ import type { InformerFactory } from '../client/factory.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
 import { WorkQueue } from '../client/workqueue.js';
-import {
-  availability, controllerOf, controllerUidIndex, deepEqualJson, indexByController, isPodReady, isTerminating, ownerRef, revisionHashLabel,
-  RevisionHistory, orphanIndex, scaledValue, slowStart,
-} from './history.js';
+import { deepEqualJson, ownerRef, revisionHashLabel, RevisionHistory, scaledValue, slowStart } from './history.js';
+import { controllerOf, controllerUidIndex, indexByController, orphanIndex } from './util/controllerRef.js';
+import { availability, isPodReady, isTerminating } from './util/podReady.js';
 
 type Obj = KubeObject;
 
@@ -28,15 +29,6 @@ function byAge(a: Obj, b: Obj): number {
 }
 
 // ------------------------------------------------------------ node eligibility
-
-/** Does a toleration tolerate a taint (same key/effect, Exists or equal value)? */
-export function tolerates(t: Obj, taint: Obj): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  if (!t.key && t.operator !== 'Exists') return false;
-  if (t.operator === 'Exists') return true;
-  return (t.value ?? '') === (taint.value ?? '');
-}
 
 function requirementMatches(r: Obj, value: string | undefined): boolean {
   const values: string[] = r.values ?? [];
@@ -75,10 +67,10 @@ export function nodeMatchesPod(spec: Obj, node: Obj): boolean {
 }
 
 /** The tolerations every daemon pod gets (upstream's list), so node conditions never evict them. */
-export function daemonTolerations(spec: Obj): Obj[] {
-  const out: Obj[] = [
-    { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
-    { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+export function daemonTolerations(spec: Obj): Toleration[] {
+  const out: Toleration[] = [
+    { key: notReadyTaint, operator: 'Exists', effect: 'NoExecute' },
+    { key: unreachableTaint, operator: 'Exists', effect: 'NoExecute' },
     { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
     { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
     { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
@@ -89,8 +81,8 @@ export function daemonTolerations(spec: Obj): Obj[] {
 }
 
 /** Template tolerations plus the automatic ones not already present (same key and effect). */
-export function withDaemonTolerations(spec: Obj): Obj[] {
-  const own: Obj[] = [...(spec.tolerations ?? [])];
+export function withDaemonTolerations(spec: Obj): Toleration[] {
+  const own: Toleration[] = [...(spec.tolerations ?? [])];
   for (const t of daemonTolerations(spec)) {
     if (!own.some((o) => o.key === t.key && o.effect === t.effect && o.operator === t.operator && (o.value ?? '') === '' && o.tolerationSeconds === undefined)) own.push(t);
   }

@@ -21,6 +21,7 @@ import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
 import { WorkQueue } from '../client/workqueue.js';
 import { claimObjects, controllerOf, controllerRef, controllerUidIndex, indexByController, orphanIndex, recheckOwner, resolveController } from './util/controllerRef.js';
+import { fnv32a, safeAlphabet } from './util/hash.js';
 import { isPodActive, isPodAvailable, nowTime } from './util/podReady.js';
 
 // ------------------------------------------------------------------ constants
@@ -85,18 +86,6 @@ function withoutHashLabel(t: KubeObject | undefined): KubeObject {
 export function equalIgnoreHash(a: KubeObject | undefined, b: KubeObject | undefined): boolean {
   return JSON.stringify(normalizeTemplate(withoutHashLabel(a)) ?? {}) === JSON.stringify(normalizeTemplate(withoutHashLabel(b)) ?? {});
 }
-
-function fnv32a(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (const b of bytes) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-// Upstream's rand.SafeEncodeString alphabet: no vowels, no confusable digits.
-const safeAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** Each character mapped into the safe alphabet, as upstream renders the decimal hash. */
 export function safeEncodeString(s: string): string {

@@ -10,15 +10,12 @@ import type { InformerFactory } from '../client/factory.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
 import { WorkQueue } from '../client/workqueue.js';
+import { isPodReady } from './util/podReady.js';
 
 /** how long an eviction is expected to take before the pod counts as healthy again (upstream: 2 min) */
 export const deletionTimeoutMs = 120_000;
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-
-export function isPodReady(pod: KubeObject): boolean {
-  return (pod.status?.conditions ?? []).some((c: KubeObject) => c?.type === 'Ready' && c.status === 'True');
-}
 
 /** intstr scaled value: ints as is, "N%" of total rounded up. */
 export function scaledValue(v: number | string, total: number): number {

@@ -21,7 +21,6 @@ import {
   hasSelector,
   indexPodsByLabel,
   isHeadless,
-  isPodReady,
   nowRfc3339Nano,
   podHandlers,
   podIpFor,
@@ -30,6 +29,7 @@ import {
   shouldSetHostname,
   TRIGGER_TIME,
 } from './endpoints.js';
+import { isPodReady } from './util/podReady.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';

@@ -12,6 +12,7 @@ import type { InformerFactory } from '../client/factory.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
 import { WorkQueue } from '../client/workqueue.js';
+import { isPodReady } from './util/podReady.js';
 
 export const TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
 export const OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
@@ -26,10 +27,6 @@ type KPod = Pod & KubeObject;
 type KService = Service & KubeObject;
 
 // ------------------------------------------------------------------ shared helpers
-
-export function isPodReady(pod: Pod): boolean {
-  return !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-}
 
 /** Should this pod appear in the service's endpoints at all? */
 export function shouldPodBeInEndpoints(pod: Pod, includeTerminating: boolean): boolean {

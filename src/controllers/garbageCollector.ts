@@ -17,24 +17,14 @@ import type { InformerFactory } from '../client/factory.js';
 import { Informer } from '../client/informer.js';
 import { ResourceClient, type ResourceRef } from '../client/resource.js';
 import { WorkQueue } from '../client/workqueue.js';
+import { StoppingQueue } from './util/stoppingQueue.js';
 import { deletingDependents, Graph, hasFinalizer, isDeleting, owners, type OwnerRef } from './gc/graph.js';
-import { MetadataClient, MetadataTransport } from './gc/metadata.js';
+import { MetadataClient, metadataTransport } from './gc/metadata.js';
 
 const ORPHAN = 'orphan';
 const FOREGROUND = 'foregroundDeletion';
 /** upstream's GC ignores events: they are many, short-lived and never owners */
 const IGNORED = new Set(['/events', 'events.k8s.io/events']);
-
-/** A work queue that also stops the collector's own informers when shut down. */
-class StoppingQueue extends WorkQueue {
-  constructor(private readonly onStop: () => void) {
-    super();
-  }
-  override shutDown(): void {
-    super.shutDown();
-    this.onStop();
-  }
-}
 
 /** Bounded set of `${namespace}/${uid}` known (by live GET) not to exist. */
 class AbsentCache {
@@ -90,7 +80,7 @@ export class GarbageCollector implements Reconciler {
   readonly queue: WorkQueue;
   readonly graph = new Graph();
   private readonly informers: Informer[] = [];
-  private readonly transport: MetadataTransport;
+  private readonly transport: ApiClient;
   private readonly metaClients = new Map<string, MetadataClient>();
   private readonly writeClients = new Map<string, ResourceClient>();
   private readonly absent = new AbsentCache();
@@ -100,7 +90,7 @@ export class GarbageCollector implements Reconciler {
 
   constructor(factory: InformerFactory) {
     this.api = factory.api;
-    this.transport = new MetadataTransport(factory.api);
+    this.transport = metadataTransport(factory.api);
     this.queue = new StoppingQueue(() => this.stop());
     for (const r of monitoredResources()) {
       const mc = new MetadataClient(factory.api, r, this.transport);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { availability, canonicalJson, revisionHash, scaledValue, slowStart, templatePatch } from './history.js';
+import { canonicalJson, revisionHash, scaledValue, slowStart, templatePatch } from './history.js';
+import { availability } from './util/podReady.js';
 
 test('canonicalJson sorts keys at every level and drops undefined', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: undefined } }), '{"a":{"d":[{"y":2,"z":1}]},"b":1}');

@@ -3,33 +3,20 @@
 // history|undo` expects: a revision's `data` is a strategic merge patch that
 // replaces spec.template, its `revision` number orders the history, and pods
 // carry the `controller-revision-hash` label of the revision they were made from.
+import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import type { KubeObject } from '../api/kind.js';
 import { isAlreadyExists, isNotFound } from '../client/api.js';
 import type { InformerFactory } from '../client/factory.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
+import { controllerOf, controllerRef, controllerUidIndex, indexByController } from './util/controllerRef.js';
+import { fnv32a, safeAlphabet } from './util/hash.js';
 
 export const revisionHashLabel = 'controller-revision-hash';
-export const controllerUidIndex = 'controller-uid';
 
-/** The ownerReference with controller=true, if any. */
-export function controllerOf(obj: KubeObject): KubeObject | undefined {
-  return (obj.metadata?.ownerReferences ?? []).find((r: KubeObject) => r.controller === true);
-}
-
-export const orphanIndex = 'orphan-namespace';
-
-/** Index objects by the uid of their controlling owner (client-go's controllerRef), and orphans by namespace. */
-export function indexByController(inf: Informer): void {
-  inf.addIndexer(controllerUidIndex, (o) => {
-    const c = controllerOf(o);
-    return c?.uid ? [c.uid] : [];
-  });
-  inf.addIndexer(orphanIndex, (o) => (controllerOf(o) ? [] : [o.metadata?.namespace ?? '']));
-}
-
-export function ownerRef(owner: KubeObject, blockOwnerDeletion = true): { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean } {
-  return { apiVersion: owner.apiVersion ?? 'apps/v1', kind: owner.kind ?? '', name: owner.metadata!.name!, uid: owner.metadata!.uid!, controller: true, blockOwnerDeletion };
+/** The controllerRef a workload puts on its pods and revisions. */
+export function ownerRef(owner: KubeObject, blockOwnerDeletion = true): OwnerReference {
+  return { ...controllerRef(owner, owner.apiVersion ?? 'apps/v1', owner.kind ?? ''), blockOwnerDeletion };
 }
 
 /** JSON with object keys sorted, so equal objects serialize (and hash) the same whatever their key order. */
@@ -45,25 +32,13 @@ export function deepEqualJson(a: unknown, b: unknown): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
 
-/** 32-bit FNV-1a over the UTF-8 bytes of s. */
-export function fnv32a(s: string): number {
-  let h = 0x811c9dc5;
-  for (const b of Buffer.from(s, 'utf8')) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-// Consonants and digits only, so a hash never spells words (as upstream's names look).
-const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-
+/** n in base 27 over the safe alphabet, least significant digit first. */
 export function safeEncode(n: number): string {
   let out = '';
   let x = n >>> 0;
   for (let i = 0; i < 16; i++) {
-    out += alphabet[x % alphabet.length];
-    x = Math.floor(x / alphabet.length);
+    out += safeAlphabet[x % safeAlphabet.length];
+    x = Math.floor(x / safeAlphabet.length);
     if (x === 0) break;
   }
   return out;
@@ -184,41 +159,6 @@ export class RevisionHistory {
       });
     }
   }
-}
-
-// ---------------------------------------------------------------- pod predicates
-
-export function podReadyCondition(pod: KubeObject): KubeObject | undefined {
-  return (pod.status?.conditions ?? []).find((c: KubeObject) => c.type === 'Ready');
-}
-
-export function isPodReady(pod: KubeObject): boolean {
-  return podReadyCondition(pod)?.status === 'True';
-}
-
-export function isTerminating(pod: KubeObject): boolean {
-  return !!pod.metadata?.deletionTimestamp;
-}
-
-export function isRunningAndReady(pod: KubeObject): boolean {
-  return pod.status?.phase === 'Running' && isPodReady(pod);
-}
-
-export function isFinished(pod: KubeObject): boolean {
-  return pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
-}
-
-/**
- * Ready for at least minReadySeconds. Returns [available, ms until it becomes
- * available] so callers can requeue instead of polling.
- */
-export function availability(pod: KubeObject, minReadySeconds: number, now = Date.now()): [boolean, number] {
-  if (!isPodReady(pod)) return [false, 0];
-  if (!minReadySeconds) return [true, 0];
-  const since = Date.parse(podReadyCondition(pod)?.lastTransitionTime ?? '');
-  if (!Number.isFinite(since)) return [true, 0];
-  const left = since + minReadySeconds * 1000 - now;
-  return left <= 0 ? [true, 0] : [false, left];
 }
 
 /** Resolve an int-or-percent against a total (percentages round up for surge, down for unavailability, like upstream). */

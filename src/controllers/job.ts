@@ -19,6 +19,7 @@ import type { InformerFactory } from '../client/factory.js';
 import { keyOf, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
 import { WorkQueue } from '../client/workqueue.js';
+import { controllerOfKind } from './util/controllerRef.js';
 import {
   completionIndexAnnotation, formatIndexes, getCondition, hasFinalizer, indexFailureCountAnnotation, indexIgnoredFailureCountAnnotation,
   isActive, isJobFinished, isPodFailed, isReady, isTerminal, isTerminating, jobControllerName, matchPodFailurePolicy, onlyReplaceFailedPods,
@@ -53,9 +54,7 @@ interface BackoffRecord {
   last: number;
 }
 
-function ownerOf(o: Obj): Obj | undefined {
-  return (o.metadata?.ownerReferences ?? []).find((r: Obj) => r.controller && r.kind === 'Job' && String(r.apiVersion ?? '').startsWith('batch/'));
-}
+const ownerOf = (o: Obj): Obj | undefined => controllerOfKind(o, 'batch', 'Job');
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 

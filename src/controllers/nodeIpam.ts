@@ -2,27 +2,16 @@
 // /nodeCidrMaskSize slice of the cluster CIDR, never one another node holds.
 // Ranges are released when their node goes. IPv4 only; the first IPv4 entry of
 // a comma-separated (dual-stack) cluster CIDR is used.
+import { formatIPv4, parseCidrV4 } from '../api/cidr.js';
 import type { KubeObject } from '../api/kind.js';
 import { isNotFound } from '../client/api.js';
 import type { Reconciler } from '../client/controller.js';
 import type { EventRecorder } from '../client/events.js';
 import type { InformerFactory } from '../client/factory.js';
 import type { Informer } from '../client/informer.js';
+import { Limiter } from '../client/limiter.js';
 import { WorkQueue } from '../client/workqueue.js';
 import type { ControllerOptions } from './manager.js';
-
-function parseV4(cidr: string): { base: number; bits: number } | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr.trim());
-  if (!m) return undefined;
-  const p = m.slice(1, 5).map(Number);
-  const bits = Number(m[5]);
-  if (p.some((x) => x > 255) || bits > 32) return undefined;
-  const ip = ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return { base: (ip & mask) >>> 0, bits };
-}
-
-const v4 = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
 /** Hands out the subnets of a cluster CIDR by index. */
 export class CidrSet {
@@ -32,7 +21,7 @@ export class CidrSet {
   private next = 0;
 
   constructor(clusterCidr: string, readonly maskSize: number) {
-    const c = parseV4(clusterCidr.split(',').find((x) => x.includes('.')) ?? '');
+    const c = parseCidrV4(clusterCidr.split(',').find((x) => x.includes('.')) ?? '');
     if (!c) throw new Error(`node IPAM: no IPv4 cluster CIDR in ${JSON.stringify(clusterCidr)}`);
     if (maskSize < c.bits || maskSize > 30) throw new Error(`node IPAM: node mask /${maskSize} does not fit cluster CIDR /${c.bits}`);
     this.base = c.base;
@@ -41,14 +30,14 @@ export class CidrSet {
 
   /** index of a subnet of this set, or -1 */
   indexOf(cidr: string): number {
-    const c = parseV4(cidr);
+    const c = parseCidrV4(cidr);
     if (!c || c.bits !== this.maskSize) return -1;
     const i = (c.base - this.base) / 2 ** (32 - this.maskSize);
     return Number.isInteger(i) && i >= 0 && i < this.size ? i : -1;
   }
 
   cidr(i: number): string {
-    return `${v4(this.base + i * 2 ** (32 - this.maskSize))}/${this.maskSize}`;
+    return `${formatIPv4(this.base + i * 2 ** (32 - this.maskSize))}/${this.maskSize}`;
   }
 
   occupy(cidr: string): boolean {
@@ -77,23 +66,6 @@ export class CidrSet {
 
   get inUse(): number {
     return this.used.size;
-  }
-}
-
-/** At most `max` promises at a time. */
-class Limiter {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly max: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
   }
 }
 

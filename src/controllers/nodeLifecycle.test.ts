@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readinessTaints, tolerates, tolerationWindowMs } from './nodeLifecycle.js';
+import { readinessTaints, tolerationWindowMs } from './nodeLifecycle.js';
 
 const unreachable = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
 
@@ -9,14 +9,6 @@ describe('node lifecycle: taints and tolerations', () => {
     assert.deepEqual(readinessTaints('True'), []);
     assert.deepEqual(readinessTaints('Unknown').map((t) => `${t.key}:${t.effect}`), ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
     assert.deepEqual(readinessTaints('False').map((t) => t.key), ['node.kubernetes.io/not-ready', 'node.kubernetes.io/not-ready']);
-  });
-
-  it('matches tolerations like upstream', () => {
-    assert.ok(tolerates({ operator: 'Exists' }, unreachable));
-    assert.ok(tolerates({ key: unreachable.key, operator: 'Exists', effect: 'NoExecute' }, unreachable));
-    assert.ok(!tolerates({ key: unreachable.key, operator: 'Exists', effect: 'NoSchedule' }, unreachable));
-    assert.ok(!tolerates({ key: unreachable.key, value: 'x' }, unreachable));
-    assert.ok(tolerates({ key: 'k', value: 'v' }, { key: 'k', value: 'v', effect: 'NoExecute' }));
   });
 
   it('computes the eviction window', () => {

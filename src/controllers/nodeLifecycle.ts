@@ -5,7 +5,9 @@
 // Taint-based eviction: pods on a node with NoExecute taints they do not
 // tolerate are deleted, at once or after their tolerationSeconds; pods on a
 // node that is not Ready get their Ready condition set to False.
+import type { Taint, Toleration } from 'kubernetes-types/core/v1.js';
 import type { KubeObject } from '../api/kind.js';
+import { notReadyTaint, tolerates, unreachableTaint } from '../api/tolerations.js';
 import { isConflict, isNotFound } from '../client/api.js';
 import type { Reconciler } from '../client/controller.js';
 import type { EventRecorder } from '../client/events.js';
@@ -14,33 +16,10 @@ import { keyOf, type Informer } from '../client/informer.js';
 import { WorkQueue } from '../client/workqueue.js';
 import type { ControllerOptions } from './manager.js';
 
-export const unreachableTaint = 'node.kubernetes.io/unreachable';
-export const notReadyTaint = 'node.kubernetes.io/not-ready';
 const nodeConditionTypes = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'];
 const leaseNamespace = 'kube-node-lease';
 
 const now3339 = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-
-interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-  timeAdded?: string;
-}
-
-interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
-
-export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-}
 
 /**
  * When a pod must leave a node with these NoExecute taints: 0 = now,

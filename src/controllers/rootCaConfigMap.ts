@@ -9,22 +9,12 @@ import { Informer } from '../client/informer.js';
 import { ResourceClient } from '../client/resource.js';
 import { ref } from '../client/resources.js';
 import { WorkQueue } from '../client/workqueue.js';
+import { StoppingQueue } from './util/stoppingQueue.js';
 import { namespaceActive } from './serviceAccount.js';
 
 export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 const DESCRIPTION =
   'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
-
-/** Stops the controller's private informer with the queue. */
-class StoppingQueue extends WorkQueue {
-  constructor(private readonly onStop: () => void) {
-    super();
-  }
-  override shutDown(): void {
-    super.shutDown();
-    this.onStop();
-  }
-}
 
 export class RootCaConfigMapController implements Reconciler {
   readonly name = 'root-ca-cert-publisher';

@@ -13,10 +13,9 @@ import type { InformerFactory } from '../client/factory.js';
 import { keyOf, splitKey, type Informer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
 import { WorkQueue } from '../client/workqueue.js';
-import {
-  availability, controllerOf, controllerUidIndex, deepEqualJson, indexByController, isFinished, isRunningAndReady, isTerminating, orphanIndex, ownerRef,
-  revisionHashLabel, RevisionHistory, scaledValue,
-} from './history.js';
+import { deepEqualJson, ownerRef, revisionHashLabel, RevisionHistory, scaledValue } from './history.js';
+import { controllerOf, controllerUidIndex, indexByController, orphanIndex } from './util/controllerRef.js';
+import { availability, isFinished, isRunningAndReady, isTerminating } from './util/podReady.js';
 
 export const podNameLabel = 'statefulset.kubernetes.io/pod-name';
 export const podIndexLabel = 'apps.kubernetes.io/pod-index';

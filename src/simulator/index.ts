@@ -6,13 +6,13 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../api/kind.js';
 import { type ApiClient, isAlreadyExists } from '../client/api.js';
 import { Informer } from '../client/informer.js';
+import { Limiter } from '../client/limiter.js';
 import { ResourceClient } from '../client/resource.js';
 import { ref } from '../client/resources.js';
 import { heartbeatStopped } from './faults.js';
 import { Heartbeater } from './lease.js';
 import { buildNode, type NodeTemplate, type SimNode, simNode } from './node.js';
 import { PodRunner } from './pods.js';
-import { Limiter } from './util.js';
 
 export interface SimulatorOptions {
   nodes: number;

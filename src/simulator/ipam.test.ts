@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cidrContains, PodIpam } from './ipam.js';
+import { cidrContainsV4 } from '../api/cidr.js';
+import { PodIpam } from './ipam.js';
 
 describe('simulator pod IPAM', () => {
   it('hands out unique addresses inside the node range, skipping network and gateway', () => {
@@ -9,7 +10,7 @@ describe('simulator pod IPAM', () => {
     for (let i = 0; i < 253; i++) {
       const ip = ipam.allocate(`u${i}`, '10.42.7.0/24');
       assert.ok(ip, `allocation ${i} failed`);
-      assert.ok(cidrContains('10.42.7.0/24', ip!));
+      assert.ok(cidrContainsV4('10.42.7.0/24', ip!));
       assert.notEqual(ip, '10.42.7.0');
       assert.notEqual(ip, '10.42.7.1');
       assert.notEqual(ip, '10.42.7.255');

@@ -3,31 +3,7 @@
 // gateway (.1) and broadcast. An address stays taken until its pod terminates
 // or goes away, so IPs are unique among live pods.
 
-export function parseCidr(cidr: string): { base: number; bits: number } | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr.trim());
-  if (!m) return undefined;
-  const parts = m.slice(1, 5).map(Number);
-  const bits = Number(m[5]);
-  if (parts.some((p) => p > 255) || bits > 32) return undefined;
-  const ip = ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return { base: (ip & mask) >>> 0, bits };
-}
-
-export const ipToString = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-
-export function ipToNumber(ip: string): number | undefined {
-  const p = parseCidr(`${ip}/32`);
-  return p?.base;
-}
-
-export function cidrContains(cidr: string, ip: string): boolean {
-  const c = parseCidr(cidr);
-  const n = ipToNumber(ip);
-  if (!c || n === undefined) return false;
-  const mask = c.bits === 0 ? 0 : (0xffffffff << (32 - c.bits)) >>> 0;
-  return ((n & mask) >>> 0) === c.base;
-}
+import { cidrContainsV4, formatIPv4, parseCidrV4, parseIPv4 } from '../api/cidr.js';
 
 class Pool {
   readonly used = new Set<number>();
@@ -35,7 +11,7 @@ class Pool {
   readonly first: number;
   readonly last: number;
   constructor(cidr: string) {
-    const c = parseCidr(cidr);
+    const c = parseCidrV4(cidr);
     if (!c || c.bits > 30) throw new Error(`pod CIDR ${cidr} is too small`);
     this.first = c.base + 2;
     this.last = c.base + 2 ** (32 - c.bits) - 2;
@@ -69,17 +45,17 @@ export class PodIpam {
   /** The pod's address (allocating one from `cidr` if it has none). Undefined when the range is full. */
   allocate(uid: string, cidr: string): string | undefined {
     const have = this.byUid.get(uid);
-    if (have) return ipToString(have.ip);
+    if (have) return formatIPv4(have.ip);
     const ip = this.pool(cidr).allocate();
     if (ip === undefined) return undefined;
     this.byUid.set(uid, { cidr, ip });
-    return ipToString(ip);
+    return formatIPv4(ip);
   }
 
   /** Mark an address already in a pod's status as taken (after a restart). */
   reserve(uid: string, cidr: string, ip: string): void {
-    if (this.byUid.has(uid) || !cidrContains(cidr, ip)) return;
-    const n = ipToNumber(ip)!;
+    if (this.byUid.has(uid) || !cidrContainsV4(cidr, ip)) return;
+    const n = parseIPv4(ip)!;
     this.pool(cidr).used.add(n);
     this.byUid.set(uid, { cidr, ip: n });
   }

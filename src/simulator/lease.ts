@@ -7,9 +7,10 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../api/kind.js';
 import { type ApiClient, isAlreadyExists, isNotFound } from '../client/api.js';
 import type { Informer } from '../client/informer.js';
+import { Limiter } from '../client/limiter.js';
 import { heartbeatStopped } from './faults.js';
 import { type NodeTemplate, type SimNode, statusPatch } from './node.js';
-import { isoMicro, Limiter } from './util.js';
+import { isoMicro } from './util.js';
 
 export const leaseNamespace = 'kube-node-lease';
 

@@ -6,6 +6,7 @@
 //   deletionTimestamp → deletion confirmed after min(grace, 1s).
 // Pods on a node whose heartbeats are stopped are left alone (a dead kubelet).
 import type { Logger } from 'pino';
+import { cidrContainsV4 } from '../api/cidr.js';
 import type { KubeObject } from '../api/kind.js';
 import { type ApiClient, isConflict, isNotFound } from '../client/api.js';
 import { runWorkers } from '../client/controller.js';
@@ -14,7 +15,7 @@ import { ResourceClient } from '../client/resource.js';
 import { ref } from '../client/resources.js';
 import { WorkQueue } from '../client/workqueue.js';
 import { type SimNode } from './node.js';
-import { cidrContains, PodIpam } from './ipam.js';
+import { PodIpam } from './ipam.js';
 import { deepEqual, isoSeconds } from './util.js';
 
 export const runSecondsAnnotation = 'simulator.k8ts.io/run-seconds';
@@ -82,7 +83,7 @@ export class PodRunner {
 
   private cidrFor(sim: SimNode, ip?: string): string {
     const assigned = this.nodeInformer.get(sim.name)?.spec?.podCIDR as string | undefined;
-    if (assigned && (!ip || cidrContains(assigned, ip))) return assigned;
+    if (assigned && (!ip || cidrContainsV4(assigned, ip))) return assigned;
     return sim.fallbackCidr;
   }
 

@@ -1,32 +1,10 @@
-// Small helpers shared by the simulator's files: timestamps, a concurrency
-// limiter, and a deep comparison so unchanged status is never written.
+// Small helpers shared by the simulator's files: timestamps and a deep
+// comparison so unchanged status is never written.
 
 /** RFC 3339 with seconds (metav1.Time). */
 export const isoSeconds = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 /** RFC 3339 with microseconds (metav1.MicroTime, used by Leases). */
 export const isoMicro = (ms = Date.now()): string => new Date(ms).toISOString().replace(/Z$/, '000Z');
-
-/** Runs at most `max` tasks at a time (keeps API load bounded at 5,000 nodes). */
-export class Limiter {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly max: number) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-
-  get busy(): number {
-    return this.active + this.waiting.length;
-  }
-}
 
 /** Structural equality of JSON values, key order ignored. */
 export function deepEqual(a: unknown, b: unknown): boolean {

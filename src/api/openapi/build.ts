@@ -5,9 +5,9 @@
 //   /openapi/v2            one Swagger 2.0 document for everything
 // Pure functions: build once at startup, serve the bytes.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { KindDefinition, Verb } from '../kind.js';
 import { allVerbs } from '../kind.js';
+import { readJsonBeside } from '../jsonFile.js';
 import { encodeOpenAPIV2Protobuf } from './protobufV2.js';
 
 /** A JSON schema node (Swagger 2.0 / OpenAPI 3.0 flavour). */
@@ -69,22 +69,8 @@ const metaSchemas = [DELETE_OPTIONS, STATUS, PATCH, WATCH_EVENT, API_RESOURCE_LI
 let cachedDefinitions: Definitions | undefined;
 /** Reads definitions.json once (from src/, or from dist/ when the build copied it). */
 export function loadDefinitions(): Definitions {
-  if (cachedDefinitions) return cachedDefinitions;
-  const candidates = [
-    new URL('./definitions.json', import.meta.url),
-    // compiled to dist/src/api/openapi/ without the JSON: use the source tree's copy
-    new URL('../../../../src/api/openapi/definitions.json', import.meta.url),
-  ];
-  let lastErr: unknown;
-  for (const c of candidates) {
-    try {
-      cachedDefinitions = JSON.parse(readFileSync(c, 'utf8')) as Definitions;
-      return cachedDefinitions;
-    } catch (err) {
-      lastErr = err;
-    }
-  }
-  throw new Error(`openapi: cannot read definitions.json: ${String(lastErr)}`);
+  cachedDefinitions ??= readJsonBeside<Definitions>(import.meta.url, 'definitions.json', 'src/api/openapi', 'openapi');
+  return cachedDefinitions;
 }
 
 // ---------------------------------------------------------------------------

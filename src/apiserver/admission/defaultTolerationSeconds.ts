@@ -1,21 +1,15 @@
 // DefaultTolerationSeconds admission: every new pod tolerates the NoExecute
 // not-ready/unreachable node taints for a bounded time (300 s by default), so
 // that taint-based eviction moves pods off a dead node after that long.
+import type { Toleration } from 'kubernetes-types/core/v1.js';
+import { notReadyTaint, unreachableTaint } from '../../api/tolerations.js';
 import type { AdmissionPlugin } from '../rest.js';
 
-export const notReadyTaint = 'node.kubernetes.io/not-ready';
-export const unreachableTaint = 'node.kubernetes.io/unreachable';
-
-interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
-
-/** A toleration with an empty key (and Exists) or the taint's key, for NoExecute or any effect. */
-function tolerates(list: Toleration[], key: string): boolean {
+/**
+ * Upstream's looser check (not a full taint match): any toleration with an empty
+ * key or the taint's key, for NoExecute or any effect, whatever its value.
+ */
+function hasNoExecuteToleration(list: Toleration[], key: string): boolean {
   return list.some((t) => (t?.key === key || !t?.key) && (t?.effect === 'NoExecute' || !t?.effect));
 }
 
@@ -29,8 +23,8 @@ export function defaultTolerationSeconds(opts: { notReadySeconds?: number; unrea
       const spec = (a.obj.spec ??= {});
       const list: Toleration[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
       const add: Toleration[] = [];
-      if (!tolerates(list, notReadyTaint)) add.push({ key: notReadyTaint, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: notReady });
-      if (!tolerates(list, unreachableTaint)) add.push({ key: unreachableTaint, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: unreachable });
+      if (!hasNoExecuteToleration(list, notReadyTaint)) add.push({ key: notReadyTaint, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: notReady });
+      if (!hasNoExecuteToleration(list, unreachableTaint)) add.push({ key: unreachableTaint, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: unreachable });
       if (add.length) spec.tolerations = [...list, ...add];
     },
   };

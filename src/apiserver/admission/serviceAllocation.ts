@@ -1,6 +1,7 @@
 // Service ClusterIP and NodePort allocation (upstream does this in the service
 // REST storage). Used addresses are tracked from the watch cache, so several
 // API servers on one etcd see each other's allocations.
+import { formatIPv4, parseIPv4 } from '../../api/cidr.js';
 import { errors, field, type FieldError } from '../../api/errors.js';
 import type { KubeObject } from '../../api/kind.js';
 import type { AdmissionPlugin } from '../rest.js';
@@ -13,12 +14,6 @@ export interface ServiceRanges {
   nodePortMax: number;
 }
 
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((a, b) => a * 256 + Number(b), 0);
-}
-function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
 
 function usesNodePorts(svc: KubeObject): boolean {
   return svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer';
@@ -38,7 +33,7 @@ function portsOf(svc: KubeObject): number[] {
 
 export function serviceAllocation(cache: () => WatchCache, ranges: ServiceRanges): AdmissionPlugin {
   const [base, bits] = ranges.serviceCidr.split('/');
-  const first = ipToInt(base) + 1;
+  const first = (parseIPv4(base) ?? NaN) + 1;
   const size = 2 ** (32 - Number(bits)) - 2;
   const usedIps = new Map<string, string>(); // ip -> service key
   const usedPorts = new Map<number, string>();
@@ -58,7 +53,10 @@ export function serviceAllocation(cache: () => WatchCache, ranges: ServiceRanges
     });
   };
   const keyOf = (svc: KubeObject) => `/registry/services/${svc.metadata?.namespace}/${svc.metadata?.name}`;
-  const inRange = (ip: string) => /^\d+\.\d+\.\d+\.\d+$/.test(ip) && ipToInt(ip) >= first && ipToInt(ip) < first + size;
+  const inRange = (ip: string) => {
+    const n = parseIPv4(ip);
+    return n !== undefined && n >= first && n < first + size;
+  };
 
   const allocateIp = (svc: KubeObject, key: string, errs: FieldError[]) => {
     const spec = svc.spec;
@@ -83,7 +81,7 @@ export function serviceAllocation(cache: () => WatchCache, ranges: ServiceRanges
       if (usedIps.size >= size) throw errors.internal('failed to allocate a serviceIP: range is full');
       let n = Math.floor(Math.random() * size);
       for (let i = 0; i < size; i++, n = (n + 1) % size) {
-        const ip = intToIp(first + n);
+        const ip = formatIPv4(first + n);
         if (!usedIps.has(ip)) {
           usedIps.set(ip, key);
           spec.clusterIP = ip;

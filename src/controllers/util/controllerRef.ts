@@ -17,6 +17,11 @@ export function controllerOf(obj: KubeObject): KubeObject | undefined {
   return (obj.metadata?.ownerReferences ?? []).find((r: KubeObject) => r.controller === true);
 }
 
+/** The controllerRef to an owner of this kind in this API group (any version), if any. */
+export function controllerOfKind(obj: KubeObject, group: string, kind: string): KubeObject | undefined {
+  return (obj.metadata?.ownerReferences ?? []).find((r: KubeObject) => r.controller && r.kind === kind && String(r.apiVersion ?? '').startsWith(`${group}/`));
+}
+
 /** Add the controller-uid and orphan indexes to an informer (idempotent: same functions every time). */
 export function indexByController(inf: Informer): void {
   inf.addIndexer(controllerUidIndex, (o) => {

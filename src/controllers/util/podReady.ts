@@ -33,6 +33,29 @@ export function msUntilAvailable(pod: KubeObject, minReadySeconds: number, now =
   return Math.max(0, since + minReadySeconds * 1000 - now);
 }
 
+/**
+ * [available now, ms until it will be] for a pod that stays Ready, so callers can
+ * requeue instead of polling. A Ready pod without a readable transition time counts
+ * as available.
+ */
+export function availability(pod: KubeObject, minReadySeconds: number, now = Date.now()): [boolean, number] {
+  const left = msUntilAvailable(pod, minReadySeconds, now);
+  return left === undefined ? [false, 0] : [left === 0, left];
+}
+
+export function isTerminating(pod: KubeObject): boolean {
+  return !!pod.metadata?.deletionTimestamp;
+}
+
+export function isRunningAndReady(pod: KubeObject): boolean {
+  return pod.status?.phase === 'Running' && isPodReady(pod);
+}
+
+/** Succeeded or Failed: its containers will not run again. */
+export function isFinished(pod: KubeObject): boolean {
+  return pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+}
+
 /** Active pods: not being deleted and not finished (Succeeded/Failed). */
 export function isPodActive(pod: KubeObject): boolean {
   const phase = pod.status?.phase;

@@ -1,16 +1,10 @@
 // TaintToleration: NoSchedule/NoExecute taints keep out pods that do not
 // tolerate them; untolerated PreferNoSchedule taints lower a node's score.
-import type { Taint, Toleration } from 'kubernetes-types/core/v1.js';
+import { tolerates } from '../../api/tolerations.js';
 import { defaultNormalize, unresolvable, type Plugin } from '../framework.js';
 
-/** Does toleration t tolerate the taint (key, value, effect; operator Equal by default)? */
-export function tolerates(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  if (!t.key && t.operator !== 'Exists') return false;
-  if (t.operator === 'Exists') return true;
-  return (t.value ?? '') === (taint.value ?? '');
-}
+// the other plugins that match taints import it from here
+export { tolerates };
 
 export function taintToleration(): Plugin {
   return {
