@@ -16,8 +16,12 @@ Usage:
               [--simulated-nodes N] [--node-monitor-grace-period SECONDS]
               [--default-not-ready-toleration-seconds 300]
               [--default-unreachable-toleration-seconds 300]
+              [--registry-port N] [--registry-bind 127.0.0.1]
   k8ts kubectl [--data-dir DIR] ARGS...   run kubectl against this cluster
   k8ts simulate --kubeconfig FILE --nodes N [--prefix k8ts-sim]   simulated nodes for any server
+  k8ts image import FILE [--registry HOST:PORT] [--name NAME:TAG] [--data-dir DIR]
+                          load an OCI layout (folder or tar) or a docker-save archive
+                          into a registry (default: this machine's, in DIR/registry)
   k8ts version
 `;
 
@@ -53,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
       nodeMonitorGracePeriodSeconds: seconds(p, 'node-monitor-grace-period', 40),
       defaultNotReadyTolerationSeconds: seconds(p, 'default-not-ready-toleration-seconds', 300),
       defaultUnreachableTolerationSeconds: seconds(p, 'default-unreachable-toleration-seconds', 300),
+      registryPort: p.flags.has('registry-port') ? num(p, 'registry-port', 5000) : undefined,
+      registryBind: str(p, 'registry-bind', '127.0.0.1'),
     });
     let stopping = false;
     const stop = (sig: string) => {
@@ -69,6 +75,17 @@ async function main(argv: string[]): Promise<number> {
     const p = parseArgs(argv.slice(1), new Set());
     const { runSimulateCommand } = await import('../simulator/command.js');
     return runSimulateCommand({ kubeconfig: str(p, 'kubeconfig', process.env.KUBECONFIG ?? ''), nodes: num(p, 'nodes', 1), prefix: p.flags.get('prefix') as string | undefined, logLevel: str(p, 'log-level', 'info') });
+  }
+  if (cmd === 'image') {
+    const p = parseArgs(argv.slice(1), new Set(['help']));
+    const [sub, file] = p.positionals;
+    if (sub !== 'import' || !file || p.flags.has('help')) {
+      process.stderr.write('usage: k8ts image import FILE [--registry HOST:PORT] [--name NAME:TAG] [--data-dir DIR]\n');
+      return sub === 'import' && p.flags.has('help') ? 0 : 1;
+    }
+    const { runImageImport } = await import('../registry/import.js');
+    await runImageImport({ file, registry: p.flags.get('registry') as string | undefined, name: p.flags.get('name') as string | undefined, dataDir: str(p, 'data-dir', defaultDataDir()), out: (l) => process.stdout.write(l) });
+    return 0;
   }
   if (cmd === 'kubectl') {
     let rest = argv.slice(1);

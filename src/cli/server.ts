@@ -26,6 +26,7 @@ import { InformerFactory } from '../client/factory.js';
 import { LeaderElector } from '../client/leaderElection.js';
 import { startScheduler } from '../scheduler/index.js';
 import { startSimulator } from '../simulator/index.js';
+import { startRegistry } from '../registry/server.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -43,6 +44,9 @@ export interface ServerOptions {
   nodeMonitorGracePeriodSeconds: number;
   defaultNotReadyTolerationSeconds: number;
   defaultUnreachableTolerationSeconds: number;
+  /** serve the OCI registry on this port (0 picks one); off when undefined */
+  registryPort?: number;
+  registryBind?: string;
 }
 
 export function buildRegistry(): KindRegistry {
@@ -128,6 +132,9 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   schedElector.start();
   const simClient = o.simulatedNodes > 0 ? componentClient('kube-controller-manager') : undefined;
   const simulator = simClient ? await startSimulator(simClient, log.child({ component: 'simulator' }), { nodes: o.simulatedNodes, heartbeatIntervalMs: Math.min(10_000, o.nodeMonitorGracePeriodSeconds * 250) }) : undefined;
+  // the image registry (off unless asked for; parallel servers would fight over port 5000)
+  const imageRegistry = o.registryPort !== undefined ? await startRegistry({ root: join(dataDir, 'registry'), port: o.registryPort, host: o.registryBind, log: log.child({ component: 'registry' }) }) : undefined;
+  if (imageRegistry) process.stderr.write(`registry listening on ${imageRegistry.address}\n`);
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   writeFileSync(kubeconfig, adminKubeconfig(pki, loopback), { mode: 0o600 });
   log.info({ port, datastore: endpoint.replace(/\/\/[^@/]*@/, '//***@'), ms: Math.round(performance.now() - t0) }, 'k8ts server ready');
@@ -135,6 +142,7 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   return {
     api,
     async stop() {
+      await imageRegistry?.stop();
       await simulator?.stop();
       simClient?.close();
       cmElector.stop();
