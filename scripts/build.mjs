@@ -11,19 +11,19 @@ if (r.status !== 0) {
   console.error('build failed: fix the TypeScript errors above');
   process.exit(r.status ?? 1);
 }
-// data files the code loads at run time (generated schemas) go beside the compiled code
-const copyJson = (dir) => {
+// data files the code loads at run time (generated schemas, .proto files) go beside the compiled code
+const copyData = (dir) => {
   for (const e of readdirSync(dir)) {
     const p = join(dir, e);
-    if (statSync(p).isDirectory()) copyJson(p);
-    else if (e.endsWith('.json')) {
+    if (statSync(p).isDirectory()) copyData(p);
+    else if (e.endsWith('.json') || e.endsWith('.proto')) {
       const to = join(root, 'dist', p.slice(root.length + 1));
       mkdirSync(dirname(to), { recursive: true });
       copyFileSync(p, to);
     }
   }
 };
-copyJson(join(root, 'src'));
+copyData(join(root, 'src'));
 mkdirSync(join(root, 'dist'), { recursive: true });
 writeFileSync(join(root, 'dist/.build-stamp'), new Date().toISOString());
 console.error(`built in ${Date.now() - t0} ms`);

@@ -1,0 +1,95 @@
+// The node's pod network: one CNI conflist (bridge + host-local IPAM on the
+// node's podCIDR, then portmap for hostPorts) in the data dir, read by our
+// containerd. containerd itself sets up `lo` in each pod with the `loopback`
+// plugin, which must be in the same bin dir.
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const CNI_BIN_DIR = '/usr/lib/cni';
+export const DEFAULT_BRIDGE = 'k8ts0';
+const NEEDED_PLUGINS = ['bridge', 'host-local', 'portmap', 'loopback'];
+
+export interface CniOptions {
+  /** Directory containerd reads conflists from (`cniConfDir(dataDir)`). */
+  confDir: string;
+  /** Where host-local keeps its allocations; under the data dir, not /var/lib/cni. */
+  ipamDataDir: string;
+  /** The node's pod CIDR, e.g. 10.42.0.0/24. */
+  podCIDR: string;
+  /** Bridge device name (at most 15 characters). */
+  bridge?: string;
+  /** Network name in the conflist. */
+  name?: string;
+  binDir?: string;
+  mtu?: number;
+}
+
+export function cniConfDir(dataDir: string): string {
+  return join(dataDir, 'cni', 'net.d');
+}
+export function cniIpamDir(dataDir: string): string {
+  return join(dataDir, 'cni', 'ipam');
+}
+
+/** The plugins we need that are missing from binDir (empty when all are there). */
+export function missingCniPlugins(binDir = CNI_BIN_DIR): string[] {
+  return NEEDED_PLUGINS.filter((p) => !existsSync(join(binDir, p)));
+}
+
+/** The gateway address of a CIDR: its first host (.1 of a /24). */
+export function gatewayOf(cidr: string): string {
+  const [ip, bits] = cidr.split('/');
+  const parts = (ip ?? '').split('.').map(Number);
+  if (parts.length !== 4 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 255) || !bits) throw new Error(`invalid IPv4 CIDR ${cidr}`);
+  const prefix = Number(bits);
+  if (!(prefix >= 8 && prefix <= 30)) throw new Error(`pod CIDR ${cidr}: prefix must be /8 to /30`);
+  const n = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const gw = ((n & mask) + 1) >>> 0;
+  return [gw >>> 24, (gw >>> 16) & 255, (gw >>> 8) & 255, gw & 255].join('.');
+}
+
+export function cniConflist(o: CniOptions): object {
+  const bridge = o.bridge ?? DEFAULT_BRIDGE;
+  if (bridge.length > 15) throw new Error(`bridge name ${bridge} is longer than 15 characters`);
+  gatewayOf(o.podCIDR); // validates
+  return {
+    cniVersion: '1.0.0',
+    name: o.name ?? 'k8ts',
+    plugins: [
+      {
+        type: 'bridge',
+        bridge,
+        isGateway: true, // the bridge gets the CIDR's .1 and is the pods' gateway
+        ipMasq: true, // traffic leaving the pod CIDR is SNAT'ed to the node
+        hairpinMode: true, // a pod can reach itself through a Service VIP
+        ...(o.mtu ? { mtu: o.mtu } : {}),
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: o.podCIDR }]],
+          // the default route exists only inside the pod's namespace
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir: o.ipamDataDir,
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+    ],
+  };
+}
+
+/** Writes the conflist (replacing any other) and returns its path. */
+export function writeCniConfig(o: CniOptions): string {
+  const missing = missingCniPlugins(o.binDir);
+  if (missing.length) {
+    throw new Error(`CNI plugins missing from ${o.binDir ?? CNI_BIN_DIR}: ${missing.join(', ')} (apt-get install containernetworking-plugins)`);
+  }
+  mkdirSync(o.confDir, { recursive: true });
+  mkdirSync(o.ipamDataDir, { recursive: true });
+  // containerd loads the first conflist by name; keep exactly one
+  for (const f of readdirSync(o.confDir)) {
+    if (/\.(conflist|conf|json)$/.test(f) && f !== '10-k8ts.conflist') rmSync(join(o.confDir, f), { force: true });
+  }
+  const path = join(o.confDir, '10-k8ts.conflist');
+  writeFileSync(path, JSON.stringify(cniConflist(o), null, 2) + '\n');
+  return path;
+}
