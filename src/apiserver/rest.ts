@@ -290,13 +290,18 @@ export class RestStore {
 
     // Exact revision, or a continuation of a snapshot the cache has moved past: read the datastore.
     const exact = q.resourceVersionMatch === 'Exact' && rvNum !== undefined && rvNum !== this.cache.revision;
-    if (token && token.rv !== this.cache.revision) return this.listFromStore(def, sr, prefix, token.rv, token.start, limit, match);
+    // a continuation is served from the snapshot its first page was cut from, so paging
+    // through n objects sorts them once, and stays consistent while writes go on
+    const snap = token ? this.snapshots.get(`${sr}|${prefix}|${token.rv}`) : undefined;
+    if (token && !snap && token.rv !== this.cache.revision) return this.listFromStore(def, sr, prefix, token.rv, token.start, limit, match);
     if (exact) return this.listFromStore(def, sr, prefix, rvNum!, '', limit, match);
 
-    if (rvNum === undefined) await this.syncCache();
-    else if (rvNum > 0) await this.syncCache(rvNum);
-    const all = this.cache.list(sr, prefix);
-    const rv = this.cache.revision;
+    if (!snap) {
+      if (rvNum === undefined) await this.syncCache();
+      else if (rvNum > 0) await this.syncCache(rvNum);
+    }
+    const all = snap ?? this.cache.list(sr, prefix);
+    const rv = snap ? token!.rv : this.cache.revision;
     let start = 0;
     if (token) {
       // first key >= token.start
@@ -319,9 +324,20 @@ export class RestStore {
     if (limit && i < all.length) {
       // is anything after i a match? upstream only sets continue when more may follow
       result.continue = Buffer.from(JSON.stringify({ rv, start: all[i].key })).toString('base64url');
+      if (!snap) this.keepSnapshot(`${sr}|${prefix}|${rv}`, all);
       if (!q.labelSelector && !q.fieldSelector) result.remainingItemCount = all.length - i;
     }
     return result;
+  }
+
+  /** Sorted lists that paginated LISTs are walking through (a few, for a minute). */
+  private readonly snapshots = new Map<string, CachedObject[]>();
+
+  private keepSnapshot(key: string, items: CachedObject[]): void {
+    if (this.snapshots.has(key)) return;
+    this.snapshots.set(key, items);
+    if (this.snapshots.size > 16) this.snapshots.delete(this.snapshots.keys().next().value as string);
+    setTimeout(() => this.snapshots.delete(key), 60_000).unref();
   }
 
   private async listFromStore(def: KindDefinition, sr: string, prefix: string, rv: number, start: string, limit: number, match: (o: KubeObject) => boolean): Promise<ListResult> {
