@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
 import type { KindDefinition, KubeObject } from '../api/kind.js';
 import { apiVersionOf } from '../api/kind.js';
-import { errors, StatusError } from '../api/errors.js';
+import { errors, field, StatusError } from '../api/errors.js';
 import type { KindRegistry } from '../api/registry.js';
 import type { RequestContext } from './context.js';
 import { decodeBody, negotiate, type Representation } from './negotiate.js';
@@ -17,6 +17,8 @@ import { deepCopy } from './meta.js';
 import { applyPatch } from '../api/patch/index.js';
 import { definitions } from './schemaCheck.js';
 import { evict } from './eviction.js';
+import type { ServiceAccountTokens } from './serviceAccountToken.js';
+import type { KubeletProxy } from './proxy.js';
 
 export const maxBodyBytes = 3 * 1024 * 1024;
 
@@ -89,6 +91,10 @@ export interface HandlerDeps {
   cache: WatchCache;
   /** bookmark interval for watches */
   bookmarkMs: number;
+  /** signs ServiceAccount tokens (serviceaccounts/token); absent: the subresource is unavailable */
+  saTokens?: ServiceAccountTokens;
+  /** relays pods/log, nodes/proxy (and, from server.ts, exec/attach/portforward upgrades) to kubelets */
+  kubelet?: KubeletProxy;
 }
 
 export class ResourceHandler {
@@ -375,10 +381,53 @@ export class ResourceHandler {
       });
       return this.respondObject(res, 200, def, obj, rep, q, ctx);
     }
+    const kubelet = this.d.kubelet;
+    if (kubelet && def.resource === 'pods' && sub === 'log' && (m === 'GET' || m === 'HEAD')) return kubelet.log(req, res, ns, info.name, q);
+    if (def.resource === 'pods' && (sub === 'exec' || sub === 'attach' || sub === 'portforward')) {
+      // streaming needs an upgraded connection (WebSocket or SPDY); server.ts routes those
+      throw errors.badRequest('Upgrade request required');
+    }
+    if (kubelet && def.resource === 'nodes' && sub === 'proxy') return kubelet.nodeProxy(req, res, info.name, info.rest, url.search);
+    if (sub === 'token' && def.resource === 'serviceaccounts' && m === 'POST' && this.d.saTokens) {
+      const body = decodeBody(req.headers['content-type'], await readBody(req)) as KubeObject;
+      return send(res, 201, await this.tokenRequest(def, ns, info.name, body, this.d.saTokens));
+    }
     if ((def.subresources ?? []).includes(sub)) {
       throw new StatusError(503, 'ServiceUnavailable', `${def.resource}/${sub} is not available yet: no node agent serves it`);
     }
     throw errors.notFound(`${def.resource}/${sub}`, info.name, def.group);
+  }
+
+  /** TokenRequest: a signed token for a ServiceAccount, optionally bound to a pod (or secret/node). */
+  private async tokenRequest(saDef: KindDefinition, ns: string, name: string, body: KubeObject, signer: ServiceAccountTokens): Promise<KubeObject> {
+    const sa = await this.d.store.get(saDef, ns, name);
+    const spec = body.spec ?? {};
+    const exp = spec.expirationSeconds ?? 3600;
+    if (!Number.isInteger(exp) || exp < 600) throw errors.invalid('TokenRequest', name, 'authentication.k8s.io', [field.invalid('spec.expirationSeconds', exp, 'may not specify a duration less than 10 minutes')]);
+    if (exp > 2 ** 32) throw errors.invalid('TokenRequest', name, 'authentication.k8s.io', [field.invalid('spec.expirationSeconds', exp, 'may not specify a duration larger than 2^32 seconds')]);
+    const ref = spec.boundObjectRef;
+    let pod: { name: string; uid: string } | undefined;
+    let node: { name: string; uid?: string } | undefined;
+    if (ref) {
+      const kinds: Record<string, [string, boolean]> = { Pod: ['pods', true], Secret: ['secrets', true], Node: ['nodes', false] };
+      const k = kinds[ref.kind];
+      if (!k || (ref.apiVersion ?? 'v1') !== 'v1') throw errors.badRequest(`cannot bind token to object of kind ${JSON.stringify(ref.kind)} (${ref.apiVersion ?? ''})`);
+      const refDef = this.d.registry.byGVR('', 'v1', k[0])!;
+      const obj = await this.d.store.get(refDef, k[1] ? ns : '', ref.name);
+      if (ref.uid && ref.uid !== obj.metadata?.uid) throw errors.conflict(k[0], ref.name, '', `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`);
+      if (ref.kind === 'Pod') {
+        pod = { name: ref.name, uid: obj.metadata!.uid! };
+        if (obj.spec?.nodeName) node = { name: obj.spec.nodeName };
+      } else if (ref.kind === 'Node') node = { name: ref.name, uid: obj.metadata?.uid };
+    }
+    const t = signer.issue({ namespace: ns, name, uid: sa.metadata!.uid!, audiences: spec.audiences, expirationSeconds: exp, pod, node });
+    return {
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { name, namespace: ns },
+      spec: { audiences: t.audiences, expirationSeconds: exp, boundObjectRef: ref ?? null },
+      status: { token: t.token, expirationTimestamp: t.expirationTimestamp },
+    };
   }
 
   private async bind(res: ServerResponse, ns: string, body: KubeObject, ctx: RequestContext): Promise<void> {

@@ -30,6 +30,8 @@ export interface ClusterPki {
 export const componentIdentities: Record<string, string> = {
   'kube-controller-manager': 'CN=system:kube-controller-manager, O=system:masters',
   'kube-scheduler': 'CN=system:kube-scheduler, O=system:masters',
+  // the apiserver's identity toward kubelets (logs, exec, attach, port-forward, nodes/proxy)
+  'kube-apiserver-kubelet-client': 'CN=kube-apiserver-kubelet-client, O=system:masters',
 };
 
 async function newKeys(): Promise<CryptoKeyPair> {
@@ -131,7 +133,12 @@ function coversNames(pem: string, names: { dnsNames: string[]; ips: string[] }):
 }
 
 /** Load the PKI from DIR/tls, creating what is missing. The CA is never replaced. */
-export async function ensurePki(dataDir: string, names: { dnsNames: string[]; ips: string[] }): Promise<ClusterPki> {
+/** The kubelet's client identity for node NAME (Node authorizer style; system:masters until RBAC). */
+export function kubeletIdentity(nodeName: string): Record<string, string> {
+  return { [`kubelet-${nodeName}`]: `CN=system:node:${nodeName}, O=system:nodes, O=system:masters` };
+}
+
+export async function ensurePki(dataDir: string, names: { dnsNames: string[]; ips: string[] }, extraIdentities: Record<string, string> = {}): Promise<ClusterPki> {
   const dir = join(dataDir, 'tls');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let ca = load(dir, 'ca');
@@ -156,7 +163,7 @@ export async function ensurePki(dataDir: string, names: { dnsNames: string[]; ip
     save(dir, 'service-account', sa);
   }
   const components: Record<string, KeyPairPem> = {};
-  for (const [name, subject] of Object.entries(componentIdentities)) {
+  for (const [name, subject] of Object.entries({ ...componentIdentities, ...extraIdentities })) {
     let kp = load(dir, name);
     if (!kp) {
       kp = await issueCertificate(ca, subject, { client: true });

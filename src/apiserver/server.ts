@@ -20,6 +20,9 @@ import type { Encryptor } from './encryption.js';
 import type { ClusterPki } from './pki.js';
 import { OpenAPIService } from './openapi.js';
 import { SchemaChecker } from './schemaCheck.js';
+import { ServiceAccountTokens } from './serviceAccountToken.js';
+import { KubeletProxy } from './proxy.js';
+import { writeStatusError } from '../kubelet/streaming/upgrade.js';
 
 export const kubernetesVersion = { major: '1', minor: '32', gitVersion: 'v1.32.0+k8ts', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-11-01T00:00:00Z', goVersion: `node${process.versions.node}`, compiler: 'tsc', platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}` };
 
@@ -55,6 +58,9 @@ export class ApiServer {
   private readonly requests: client.Counter<string>;
   private readonly latency: client.Histogram<string>;
   private readonly sockets = new Set<import('node:stream').Duplex>();
+  readonly kubelet: KubeletProxy;
+  /** signs and verifies ServiceAccount tokens */
+  readonly saTokens: ServiceAccountTokens;
 
   constructor(private readonly o: ApiServerOptions) {
     const codec = new Codec(o.encryptor);
@@ -62,7 +68,9 @@ export class ApiServer {
     const schema = new SchemaChecker();
     const plugins = o.admission ? o.admission(() => this.store, () => this.cache) : [];
     this.store = new RestStore(o.datastore, this.cache, codec, plugins, schema);
-    this.handler = new ResourceHandler({ registry: o.registry, store: this.store, cache: this.cache, bookmarkMs: o.bookmarkMs ?? 60_000 });
+    this.saTokens = new ServiceAccountTokens(o.pki.serviceAccountKey);
+    this.kubelet = new KubeletProxy({ store: this.store, registry: o.registry, clientCert: o.pki.components['kube-apiserver-kubelet-client'], log: o.log.child({ component: 'kubelet-proxy' }) });
+    this.handler = new ResourceHandler({ registry: o.registry, store: this.store, cache: this.cache, bookmarkMs: o.bookmarkMs ?? 60_000, kubelet: this.kubelet, saTokens: this.saTokens });
     this.discovery = new Discovery(o.registry, o.advertiseAddress);
     this.openapi = new OpenAPIService(o.registry);
     client.collectDefaultMetrics({ register: this.metrics });
@@ -85,6 +93,7 @@ export class ApiServer {
       keepAliveTimeout: 65_000,
     });
     this.server.on('request', (req, res) => void this.serve(req, res));
+    this.server.on('upgrade', (req, socket, head) => void this.serveUpgrade(req, socket, head));
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -105,6 +114,7 @@ export class ApiServer {
   async stop(): Promise<void> {
     this.ready = false;
     this.cache.stop();
+    this.kubelet.close();
     if (this.server) {
       const closed = new Promise<void>((r) => this.server!.close(() => r()));
       for (const s of this.sockets) s.destroy();
@@ -118,7 +128,7 @@ export class ApiServer {
     if (auth?.startsWith('Bearer ')) {
       const u = this.o.tokens?.get(auth.slice(7).trim());
       if (u) return u;
-      return undefined;
+      return this.serviceAccountUser(auth.slice(7).trim());
     }
     if (sock.authorized) {
       // the certificate is fixed for the connection: decode it once per socket, not per request
@@ -134,6 +144,23 @@ export class ApiServer {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A ServiceAccount JWT: valid signature and lifetime, and (like upstream's
+   * bound tokens) the service account and bound pod still exist with the same uid.
+   */
+  private serviceAccountUser(token: string): UserInfo | undefined {
+    const v = this.saTokens.verify(token);
+    if (!v) return undefined;
+    const current = (resource: string, name: string) => this.cache.get(resource, `/registry/${resource}/${v.namespace}/${name}`)?.obj;
+    const sa = current('serviceaccounts', v.serviceAccount.name);
+    if (!sa || sa.metadata?.uid !== v.serviceAccount.uid) return undefined;
+    if (v.pod) {
+      const pod = current('pods', v.pod.name);
+      if (!pod || pod.metadata?.uid !== v.pod.uid || pod.metadata?.deletionTimestamp) return undefined;
+    }
+    return v.user;
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -162,6 +189,32 @@ export class ApiServer {
       if (!(err instanceof StatusError)) this.o.log.error({ err: (err as Error)?.stack ?? String(err), url: req.url, method: req.method }, 'request failed');
       if (!res.headersSent) sendError(res, err);
       else res.end();
+    }
+  }
+
+  /** Upgrade requests (WebSocket, SPDY): exec, attach and port-forward, relayed to the pod's kubelet. */
+  private async serveUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    let code = 101;
+    let resource = '';
+    try {
+      const url = new URL(req.url ?? '/', 'https://localhost');
+      const path = url.pathname.replace(/\/+$/, '') || '/';
+      const user = this.authenticate(req);
+      if (!user) throw errors.unauthorized();
+      const info = parseRequestInfo(req.method ?? 'GET', path, url.searchParams);
+      resource = info.resource;
+      if (info.isResource && info.resource === 'pods' && info.name && ['exec', 'attach', 'portforward'].includes(info.subresource)) {
+        resource = `pods/${info.subresource}`;
+        return await this.kubelet.upgrade(req, socket, head, info.namespace, info.name, info.subresource, url.searchParams);
+      }
+      throw errors.badRequest(`${path} cannot be upgraded to ${JSON.stringify(req.headers.upgrade ?? '')}`);
+    } catch (err) {
+      const se = err instanceof StatusError ? err : errors.internal((err as Error)?.message ?? String(err));
+      code = se.code;
+      writeStatusError(socket, se.code, se.reason, se.message);
+    } finally {
+      this.requests.inc({ verb: 'connect', resource, code: String(code) });
     }
   }
 

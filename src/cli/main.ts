@@ -17,6 +17,9 @@ Usage:
               [--default-not-ready-toleration-seconds 300]
               [--default-unreachable-toleration-seconds 300]
               [--registry-port N] [--registry-bind 127.0.0.1]
+              [--node-name NAME] [--cni-bridge k8ts0]
+              (as root with containerd installed the server also runs pods in
+               containers; --registry-port defaults to 5000 then)
   k8ts kubectl [--data-dir DIR] ARGS...   run kubectl against this cluster
   k8ts simulate --kubeconfig FILE --nodes N [--prefix k8ts-sim]   simulated nodes for any server
   k8ts image import FILE [--registry HOST:PORT] [--name NAME:TAG] [--data-dir DIR]
@@ -59,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
       defaultUnreachableTolerationSeconds: seconds(p, 'default-unreachable-toleration-seconds', 300),
       registryPort: p.flags.has('registry-port') ? num(p, 'registry-port', 5000) : undefined,
       registryBind: str(p, 'registry-bind', '127.0.0.1'),
+      nodeName: p.flags.get('node-name') as string | undefined,
+      cniBridge: p.flags.get('cni-bridge') as string | undefined,
     });
     let stopping = false;
     const stop = (sig: string) => {

@@ -9,7 +9,7 @@ import { KindRegistry } from '../api/registry.js';
 import { builtinKinds } from '../api/kinds/index.js';
 import { printerFor } from '../api/printers/index.js';
 import { ApiServer } from '../apiserver/server.js';
-import { ensurePki, servingNames } from '../apiserver/pki.js';
+import { ensurePki, kubeletIdentity, servingNames } from '../apiserver/pki.js';
 import { Encryptor } from '../apiserver/encryption.js';
 import { namespaceLifecycle } from '../apiserver/admission/namespaceLifecycle.js';
 import { serviceAllocation } from '../apiserver/admission/serviceAllocation.js';
@@ -27,6 +27,8 @@ import { LeaderElector } from '../client/leaderElection.js';
 import { startScheduler } from '../scheduler/index.js';
 import { startSimulator } from '../simulator/index.js';
 import { startRegistry } from '../registry/server.js';
+import { containerdProblems } from '../kubelet/containerd.js';
+import type { Agent } from '../kubelet/agent.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -47,6 +49,10 @@ export interface ServerOptions {
   /** serve the OCI registry on this port (0 picks one); off when undefined */
   registryPort?: number;
   registryBind?: string;
+  /** this machine's node name when the agent runs (default: the hostname) */
+  nodeName?: string;
+  /** the agent's CNI bridge (default k8ts0) */
+  cniBridge?: string;
 }
 
 export function buildRegistry(): KindRegistry {
@@ -72,7 +78,8 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   const advertise = o.advertiseAddress ?? (o.bindAddress !== '0.0.0.0' && o.bindAddress !== '::' ? o.bindAddress : '127.0.0.1');
   const [svcBase] = o.serviceCidr.split('/');
   const serviceIp = svcBase.replace(/\.\d+$/, '.1');
-  const pki = await ensurePki(dataDir, servingNames(hostname(), [...hostIps(), advertise], serviceIp));
+  const nodeName = (o.nodeName ?? hostname()).toLowerCase();
+  const pki = await ensurePki(dataDir, servingNames(hostname(), [...hostIps(), advertise], serviceIp), o.disableAgent ? {} : kubeletIdentity(nodeName));
   const encryptor = Encryptor.fromFile(join(dataDir, 'encryption.json'));
   const registry = buildRegistry();
   const [pmin, pmax] = o.nodePortRange.split('-').map(Number);
@@ -85,7 +92,7 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
     port: o.port,
     bindAddress: o.bindAddress,
     advertiseAddress: `${advertise}:${o.port}`,
-    admission: (store, cache) => [namespaceLifecycle(store, cache, registry), serviceAccount(), serviceAllocation(cache, { serviceCidr: o.serviceCidr, nodePortMin: pmin, nodePortMax: pmax }), defaultTolerationSeconds({ notReadySeconds: o.defaultNotReadyTolerationSeconds, unreachableSeconds: o.defaultUnreachableTolerationSeconds }), priority(store, cache, registry), resourceQuota(store, cache, registry)],
+    admission: (store, cache) => [namespaceLifecycle(store, cache, registry), serviceAccount(store, cache, registry), serviceAllocation(cache, { serviceCidr: o.serviceCidr, nodePortMin: pmin, nodePortMax: pmax }), defaultTolerationSeconds({ notReadySeconds: o.defaultNotReadyTolerationSeconds, unreachableSeconds: o.defaultUnreachableTolerationSeconds }), priority(store, cache, registry), resourceQuota(store, cache, registry)],
   });
   await api.start();
   const port = api.port;
@@ -132,9 +139,58 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   schedElector.start();
   const simClient = o.simulatedNodes > 0 ? componentClient('kube-controller-manager') : undefined;
   const simulator = simClient ? await startSimulator(simClient, log.child({ component: 'simulator' }), { nodes: o.simulatedNodes, heartbeatIntervalMs: Math.min(10_000, o.nodeMonitorGracePeriodSeconds * 250) }) : undefined;
-  // the image registry (off unless asked for; parallel servers would fight over port 5000)
-  const imageRegistry = o.registryPort !== undefined ? await startRegistry({ root: join(dataDir, 'registry'), port: o.registryPort, host: o.registryBind, log: log.child({ component: 'registry' }) }) : undefined;
+  // the node agent: real containers when this machine can run them, else one simulated node
+  const agentProblems = o.disableAgent ? [] : containerdProblems();
+  const runAgent = !o.disableAgent && agentProblems.length === 0;
+  let agentSim: { stop(): Promise<void> } | undefined;
+  const agentClient = o.disableAgent ? undefined : componentClient(`kubelet-${nodeName}`);
+  if (agentClient && !runAgent) {
+    log.warn({ problems: agentProblems }, 'cannot run containers here; running a simulated node instead');
+    process.stderr.write(`warning: this node runs the SIMULATED runtime (no containers): ${agentProblems.join('; ')}\n`);
+    agentSim = await startSimulator(agentClient, log.child({ component: 'simulator' }), { nodes: 1, prefix: nodeName, labels: { 'node-role.kubernetes.io/control-plane': 'true' } });
+  }
+  // the image registry (off unless asked for or a real node needs it; parallel servers would fight over port 5000)
+  const registryPort = o.registryPort ?? (runAgent ? 5000 : undefined);
+  let imageRegistry: Awaited<ReturnType<typeof startRegistry>> | undefined;
+  try {
+    imageRegistry = registryPort !== undefined ? await startRegistry({ root: join(dataDir, 'registry'), port: registryPort, host: o.registryBind ?? '127.0.0.1', log: log.child({ component: 'registry' }) }) : undefined;
+  } catch (e) {
+    if (o.registryPort !== undefined) throw e;
+    log.warn({ port: registryPort, err: (e as Error).message }, 'cannot start the image registry (use --registry-port N)');
+  }
   if (imageRegistry) process.stderr.write(`registry listening on ${imageRegistry.address}\n`);
+  // the agent starts in the background: it needs the controllers (node IPAM) to get its podCIDR
+  let agent: Agent | undefined;
+  const agentAbort = new AbortController();
+  const agentStart = runAgent
+    ? import('../kubelet/agent.js')
+        .then(({ startAgent }) =>
+          startAgent({
+            api: agentClient!,
+            dataDir,
+            nodeName,
+            // the in-server node is this machine: the apiserver reaches its kubelet over loopback
+            hostIP: '127.0.0.1',
+            log: log.child({ component: 'kubelet' }),
+            registryPort: imageRegistry?.port,
+            controlPlane: true,
+            bridge: o.cniBridge,
+            serviceCidr: o.serviceCidr,
+            clusterDNS: serviceIp.replace(/\.1$/, '.10'),
+            signal: agentAbort.signal,
+          }),
+        )
+        .then(
+          (a) => {
+            agent = a;
+            process.stderr.write(`node ${nodeName} is running pods on containerd (pod CIDR ${a.podCIDR})\n`);
+          },
+          (e) => {
+            log.error({ err: (e as Error).message }, 'node agent failed to start');
+            process.stderr.write(`error: the node agent failed to start: ${(e as Error).message}\n`);
+          },
+        )
+    : Promise.resolve();
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   writeFileSync(kubeconfig, adminKubeconfig(pki, loopback), { mode: 0o600 });
   log.info({ port, datastore: endpoint.replace(/\/\/[^@/]*@/, '//***@'), ms: Math.round(performance.now() - t0) }, 'k8ts server ready');
@@ -142,6 +198,11 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   return {
     api,
     async stop() {
+      if (!agent) agentAbort.abort(); // still starting (e.g. waiting for its podCIDR)
+      await agentStart;
+      await agent?.stop();
+      await agentSim?.stop();
+      agentClient?.close();
       await imageRegistry?.stop();
       await simulator?.stop();
       simClient?.close();

@@ -46,14 +46,14 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: N
   });
 }
 
-export async function startServer(opts: { datastoreEndpoint?: string; args?: string[]; dataDir?: string } = {}): Promise<TestServer> {
+export async function startServer(opts: { datastoreEndpoint?: string; args?: string[]; dataDir?: string; /** run the node agent (omit --disable-agent) */ agent?: boolean } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'k8ts-e2e-'));
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   let proc!: ChildProcess;
   let log = '';
   let port = 0;
   const launch = async () => {
-    const args = [cli, 'server', '--data-dir', dataDir, '--port', String(port), '--bind-address', '127.0.0.1', '--disable-agent', '--log-level', 'warn', ...(opts.args ?? [])];
+    const args = [cli, 'server', '--data-dir', dataDir, '--port', String(port), '--bind-address', '127.0.0.1', ...(opts.agent ? [] : ['--disable-agent']), '--log-level', 'warn', ...(opts.args ?? [])];
     if (opts.datastoreEndpoint) args.push('--datastore-endpoint', opts.datastoreEndpoint);
     proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (log += d));

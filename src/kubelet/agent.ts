@@ -1,0 +1,243 @@
+// The node agent (kubelet): starts k8ts's own containerd, registers the Node
+// and keeps its Lease and status fresh, waits for the node's podCIDR to write
+// the CNI config, then runs one PodWorker per pod bound to this node. A
+// 1-second relist of the runtime's containers (upstream's PLEG) wakes the
+// worker of a pod whose container changed state. Stopping the agent leaves the
+// containers running: the next start adopts them (same containerID).
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/kind.js';
+import { type ApiClient, isNotFound } from '../client/api.js';
+import { EventRecorder } from '../client/events.js';
+import { Informer } from '../client/informer.js';
+import { ResourceClient } from '../client/resource.js';
+import { ref } from '../client/resources.js';
+import { cniConfDir, cniIpamDir, writeCniConfig } from './cni.js';
+import { startContainerd, type Containerd } from './containerd.js';
+import { CriClient } from './cri/client.js';
+import { serviceEnv } from './env.js';
+import { ImageManager } from './images.js';
+import { NodeStatusManager, primaryIPv4 } from './nodeStatus.js';
+import { Backoff, LABEL_POD_UID } from './podStatus.js';
+import { CLUSTER_DNS, PodWorker, type ProbeHooks } from './podWorker.js';
+import { selfSignedServingCert, startKubeletServer } from './server.js';
+
+export interface AgentOptions {
+  api: ApiClient;
+  dataDir: string;
+  nodeName: string;
+  log: Logger;
+  /** k8ts's registry port: containerd pulls localhost:<port>/… over plain HTTP */
+  registryPort?: number;
+  /** label the Node node-role.kubernetes.io/control-plane */
+  controlPlane?: boolean;
+  /** CNI bridge name (default k8ts0) */
+  bridge?: string;
+  /** the node's address (default: the host's primary IPv4) */
+  hostIP?: string;
+  /** an `unreachable` route keeps Service VIPs from ever leaving the machine */
+  serviceCidr?: string;
+  clusterDNS?: string;
+  kubeletPort?: number;
+  /** probes and lifecycle hooks (probes.ts), when wired */
+  probes?: ProbeHooks;
+  /** first crash-loop back-off, ms (upstream: 10 s) */
+  crashBackoffMs?: number;
+  /** aborts a start still in progress */
+  signal?: AbortSignal;
+  /** how long to wait for node IPAM to assign spec.podCIDR */
+  podCidrTimeoutMs?: number;
+}
+
+export interface Agent {
+  nodeName: string;
+  cri: CriClient;
+  containerd: Containerd;
+  podCIDR: string;
+  /** Stops the agent; containers keep running. */
+  stop(): Promise<void>;
+}
+
+/** Adds `unreachable CIDR` unless a route for it exists; returns whether we added it. */
+function ensureUnreachableRoute(cidr: string, log: Logger): boolean {
+  try {
+    const have = execFileSync('ip', ['route', 'show', cidr], { encoding: 'utf8' }).trim();
+    if (have) return false;
+    execFileSync('ip', ['route', 'add', 'unreachable', cidr], { stdio: 'ignore' });
+    return true;
+  } catch (e) {
+    log.warn({ cidr, err: (e as Error).message }, 'cannot add an unreachable route for the service CIDR');
+    return false;
+  }
+}
+
+export async function startAgent(o: AgentOptions): Promise<Agent> {
+  const { api, log, nodeName } = o;
+  const t0 = Date.now();
+  const hostIP = o.hostIP ?? primaryIPv4();
+  const containerd = await startContainerd({ dataDir: o.dataDir, log: log.child({ component: 'containerd' }), registryPort: o.registryPort, bridge: o.bridge });
+  const cri = new CriClient(containerd.socket, { timeoutMs: 120_000 });
+  const stops: (() => unknown)[] = [];
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const s of stops.reverse()) {
+      try {
+        await s();
+      } catch (e) {
+        log.warn({ err: (e as Error).message }, 'agent stop step failed');
+      }
+    }
+    cri.close();
+    await containerd.stop();
+  };
+  try {
+    // the kubelet API (logs, exec, attach, port-forward) first: the Node publishes its port
+    const kubelet = await startKubeletServer({
+      cri,
+      logsDir: join(o.dataDir, 'pods'),
+      port: o.kubeletPort ?? 10250,
+      // a fixed default port may be taken (several servers on one machine): then any free port
+      fallbackToFreePort: o.kubeletPort === undefined,
+      bindAddress: hostIP.startsWith('127.') ? '127.0.0.1' : '0.0.0.0',
+      tls: { ca: api.config.ca ?? '', ...(await selfSignedServingCert(nodeName, [hostIP])) },
+      apiClientForAuthz: api,
+      nodeName,
+      log: log.child({ component: 'kubelet-server' }),
+    });
+    stops.push(() => kubelet.stop());
+    const nodeStatus = new NodeStatusManager(api, cri, log, { nodeName, dataDir: o.dataDir, hostIP, controlPlane: o.controlPlane, kubeletPort: kubelet.port });
+    await nodeStatus.register();
+    nodeStatus.start();
+    stops.push(() => nodeStatus.stop());
+    o.signal?.addEventListener('abort', () => nodeStatus.stop());
+
+    const podCIDR = await nodeStatus.waitForPodCIDR(o.podCidrTimeoutMs);
+    if (o.signal?.aborted) throw new Error('agent start aborted');
+    writeCniConfig({ confDir: cniConfDir(o.dataDir), ipamDataDir: cniIpamDir(o.dataDir), podCIDR, bridge: o.bridge });
+    if (o.serviceCidr && ensureUnreachableRoute(o.serviceCidr, log)) {
+      stops.push(() => execFileSync('ip', ['route', 'del', 'unreachable', o.serviceCidr!], { stdio: 'ignore' }));
+    }
+    // containerd notices the conflist by watching its dir: wait (bounded) for NetworkReady
+    for (let i = 0; i < 100; i++) {
+      const st = await cri.status().catch(() => undefined);
+      if (st?.status?.conditions.find((c) => c.type === 'NetworkReady')?.status) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    nodeStatus.poke();
+
+    const recorder = new EventRecorder(api, 'kubelet', nodeName);
+    const event = (pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string) =>
+      recorder.event({ apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata } as KubeObject, type, reason, message);
+    const get = async (path: string): Promise<KubeObject | undefined> => {
+      try {
+        return await api.request('GET', path);
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    };
+    const envSources = {
+      configMap: (ns: string, name: string) => get(`/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps/${encodeURIComponent(name)}`),
+      secret: (ns: string, name: string) => get(`/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(name)}`),
+    };
+    const images = new ImageManager(cri, log, event, envSources.secret);
+
+    const services = new Informer(new ResourceClient(api, ref('', 'services')));
+    await services.start();
+    stops.push(() => services.stop());
+    const svcEnv = (ns: string) => {
+      const list = services.list(ns);
+      const master = services.get('default/kubernetes');
+      return serviceEnv(master && ns !== 'default' ? [master, ...list] : list);
+    };
+
+    const workers = new Map<string, PodWorker>();
+    const crashBackoff = new Backoff(o.crashBackoffMs ?? 10_000, 300_000);
+    const deps = {
+      api,
+      cri,
+      log,
+      images,
+      event,
+      envSources,
+      serviceEnv: svcEnv,
+      allocatable: () => nodeStatus.capacity().allocatable,
+      nodeName,
+      hostIP,
+      dataDir: o.dataDir,
+      crashBackoff,
+      clusterDNS: o.clusterDNS ?? CLUSTER_DNS,
+      probes: o.probes,
+      onDone: (uid: string) => workers.delete(uid),
+    };
+    const pods = new Informer<Pod & KubeObject>(new ResourceClient(api, ref('', 'pods')), { fieldSelector: `spec.nodeName=${nodeName}` });
+    const onPod = (p: Pod) => {
+      const uid = p.metadata?.uid;
+      if (!uid || stopped) return;
+      let w = workers.get(uid);
+      if (!w) workers.set(uid, (w = new PodWorker(deps, p)));
+      w.update(p);
+    };
+    pods.addEventHandler({
+      onAdd: onPod,
+      onUpdate: (_o, p) => onPod(p),
+      onDelete: (p) => workers.get(p.metadata?.uid ?? '')?.update(undefined),
+    });
+    await pods.start();
+    stops.push(() => {
+      pods.stop();
+      for (const w of workers.values()) w.stop();
+    });
+
+    // sandboxes of pods that no longer exist (deleted while the agent was down) go
+    const known = new Set(pods.list().map((p) => p.metadata?.uid));
+    for (const s of await cri.listPodSandbox()) {
+      const uid = s.labels?.[LABEL_POD_UID];
+      if (!uid || known.has(uid)) continue;
+      log.info({ sandbox: s.id, pod: `${s.metadata?.namespace}/${s.metadata?.name}` }, 'removing the sandbox of a pod that is gone');
+      for (const c of await cri.listContainers({ podSandboxId: s.id }).catch(() => [])) await cri.stopContainer(c.id, 0).catch(() => undefined);
+      await cri.stopPodSandbox(s.id).catch(() => undefined);
+      await cri.removePodSandbox(s.id).catch(() => undefined);
+    }
+
+    // PLEG: relist container states every second; wake the worker of a pod that changed
+    const states = new Map<string, string>();
+    let relisting = false;
+    let primed = false;
+    const pleg = setInterval(() => {
+      if (relisting || stopped) return;
+      relisting = true;
+      cri
+        .listContainers(undefined, { timeoutMs: 10_000 })
+        .then((list) => {
+          const seen = new Set<string>();
+          for (const c of list) {
+            seen.add(c.id);
+            const prev = states.get(c.id);
+            if (prev !== c.state) {
+              states.set(c.id, c.state);
+              // after the first relist a new container counts too (it may have exited already)
+              if (primed) workers.get(c.labels?.[LABEL_POD_UID] ?? '')?.kick(0);
+            }
+          }
+          for (const id of states.keys()) if (!seen.has(id)) states.delete(id);
+          primed = true;
+        })
+        .catch((e) => log.debug({ err: (e as Error).message }, 'container relist failed'))
+        .finally(() => (relisting = false));
+    }, 1000);
+    pleg.unref?.();
+    stops.push(() => clearInterval(pleg));
+    stops.push(() => recorder.flush());
+
+    log.info({ node: nodeName, podCIDR, hostIP, ms: Date.now() - t0 }, 'node agent running');
+    return { nodeName, cri, containerd, podCIDR, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
