@@ -12,7 +12,7 @@ import type { KindRegistry } from '../api/registry.js';
 import type { RestStore } from './rest.js';
 import type { KeyPairPem } from './pki.js';
 // generic HTTP-upgrade plumbing; it lives with the kubelet's streaming code
-import { dialUpgrade, forwardHeaders, relayResponse, splice, writeResponseHead, writeStatusError } from '../kubelet/streaming/upgrade.js';
+import { dialUpgrade, forwardHeaders, relayResponse, splice, writeResponseHead, writeStatusError } from '../client/upgrade.js';
 
 export interface KubeletProxyDeps {
   store: RestStore;

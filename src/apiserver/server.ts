@@ -22,7 +22,7 @@ import { OpenAPIService } from './openapi.js';
 import { SchemaChecker } from './schemaCheck.js';
 import { ServiceAccountTokens } from './serviceAccountToken.js';
 import { KubeletProxy } from './proxy.js';
-import { writeStatusError } from '../kubelet/streaming/upgrade.js';
+import { writeStatusError } from '../client/upgrade.js';
 
 export const kubernetesVersion = { major: '1', minor: '32', gitVersion: 'v1.32.0+k8ts', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-11-01T00:00:00Z', goVersion: `node${process.versions.node}`, compiler: 'tsc', platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}` };
 

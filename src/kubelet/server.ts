@@ -18,7 +18,7 @@ import type { Container, PodSandbox } from './cri/types.js';
 import { streamLog, type LogOptions } from './logs.js';
 import { bridgeWebSocket, dialRuntimeRemoteCommand, pickWsProtocol, type StreamFlags } from './streaming/remotecommand.js';
 import { dialRuntimePortForward, tunnelWebSocket, wsPortForwardProtocol } from './streaming/portforward.js';
-import { dialUpgrade, relayResponse, splice, writeResponseHead, writeStatusError } from './streaming/upgrade.js';
+import { dialUpgrade, relayResponse, splice, writeResponseHead, writeStatusError } from '../client/upgrade.js';
 
 /** What the kubelet needs from an API client to authorize callers. */
 export interface AuthzClient {

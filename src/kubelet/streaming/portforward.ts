@@ -5,7 +5,7 @@
 // the kubelet never parses it: it carries the bytes between the two.
 import type { WebSocket } from 'ws';
 import type { Duplex } from 'node:stream';
-import { dialUpgrade, type DialResult } from './upgrade.js';
+import { dialUpgrade, type DialResult } from '../../client/upgrade.js';
 
 export const wsPortForwardProtocol = 'SPDY/3.1+portforward.k8s.io';
 export const spdyPortForwardProtocol = 'portforward.k8s.io';

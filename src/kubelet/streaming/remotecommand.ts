@@ -4,7 +4,7 @@
 // signal stdin EOF (`echo hi | kubectl exec -i … -- sort` must terminate).
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { dialUpgrade, type DialResult } from './upgrade.js';
+import { dialUpgrade, type DialResult } from '../../client/upgrade.js';
 import { SpdyClientSession, type SpdyStream } from './spdy.js';
 
 /** Channel numbers of the WebSocket protocols. */

@@ -1,4 +1,5 @@
-// HTTP upgrade plumbing shared by the kubelet and the apiserver proxy: dial an
+// HTTP upgrade plumbing shared by the kubelet and the apiserver proxy (so it
+// lives here, not in either component): dial an
 // upgrade (SPDY or WebSocket) to a backend, relay the backend's answer to a
 // raw client socket, splice two sockets, and answer errors on raw sockets.
 import http from 'node:http';
