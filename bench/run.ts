@@ -10,6 +10,7 @@ import { benchApiserver } from './apiserver.js';
 import { benchWorkloads } from './workloads.js';
 import { benchScheduler } from './scheduler.js';
 import { benchScale } from './scale.js';
+import { benchPodStartup } from './podStartup.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const only = process.argv[2];
@@ -19,6 +20,7 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   apiserver: benchApiserver,
   workloads: benchWorkloads,
   scheduler: benchScheduler,
+  pods: benchPodStartup,
 };
 
 const results: Record<string, Record<string, number>> = {};

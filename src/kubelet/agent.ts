@@ -22,6 +22,8 @@ import { ImageManager } from './images.js';
 import { NodeStatusManager, primaryIPv4 } from './nodeStatus.js';
 import { Backoff, LABEL_POD_UID } from './podStatus.js';
 import { CLUSTER_DNS, PodWorker, type ProbeHooks } from './podWorker.js';
+import { PodProbeHooks } from './probeHooks.js';
+import { podVolumeObjects } from './volumes.js';
 import { selfSignedServingCert, startKubeletServer } from './server.js';
 
 export interface AgentOptions {
@@ -41,7 +43,7 @@ export interface AgentOptions {
   serviceCidr?: string;
   clusterDNS?: string;
   kubeletPort?: number;
-  /** probes and lifecycle hooks (probes.ts), when wired */
+  /** probes and lifecycle hooks (default: probeHooks.ts over CRI ExecSync and the pod IP) */
   probes?: ProbeHooks;
   /** first crash-loop back-off, ms (upstream: 10 s) */
   crashBackoffMs?: number;
@@ -156,6 +158,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     };
 
     const workers = new Map<string, PodWorker>();
+    let probes = o.probes;
+    if (!probes) {
+      const own = new PodProbeHooks({ cri, event, log: log.child({ component: 'prober' }) });
+      stops.push(() => own.stop());
+      probes = own;
+    }
     const crashBackoff = new Backoff(o.crashBackoffMs ?? 10_000, 300_000);
     const deps = {
       api,
@@ -171,7 +179,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       dataDir: o.dataDir,
       crashBackoff,
       clusterDNS: o.clusterDNS ?? CLUSTER_DNS,
-      probes: o.probes,
+      probes,
       onDone: (uid: string) => workers.delete(uid),
     };
     const pods = new Informer<Pod & KubeObject>(new ResourceClient(api, ref('', 'pods')), { fieldSelector: `spec.nodeName=${nodeName}` });
@@ -192,6 +200,24 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       pods.stop();
       for (const w of workers.values()) w.stop();
     });
+
+    // a ConfigMap/Secret changed: the workers of pods whose volumes read it rewrite them now
+    // (upstream reaches the same through its sync loop; the 60 s refresh stays as a backstop)
+    const payloadInformers = (['configmaps', 'secrets'] as const).map((resource) => {
+      const inf = new Informer(new ResourceClient(api, ref('', resource)));
+      const changed = (obj: KubeObject) => {
+        const ns = obj.metadata?.namespace;
+        const name = obj.metadata?.name ?? '';
+        for (const p of pods.list(ns)) {
+          const used = podVolumeObjects(p);
+          if ((resource === 'configmaps' ? used.configMaps : used.secrets).includes(name)) workers.get(p.metadata?.uid ?? '')?.refreshVolumes();
+        }
+      };
+      inf.addEventHandler({ onUpdate: (_o, n) => changed(n), onAdd: changed, onDelete: changed });
+      return inf;
+    });
+    await Promise.all(payloadInformers.map((i) => i.start()));
+    stops.push(() => payloadInformers.forEach((i) => i.stop()));
 
     // sandboxes of pods that no longer exist (deleted while the agent was down) go
     const known = new Set(pods.list().map((p) => p.metadata?.uid));

@@ -30,12 +30,15 @@ export const CLUSTER_DOMAIN = 'cluster.local';
 /** Probes and lifecycle hooks, when a prober is wired in (see agent.ts). */
 export interface ProbeHooks {
   /** Called every sync with the pod's running containers: start/stop probe loops.
-   *  `resync` asks the worker for another pass (a probe result changed). */
-  sync(pod: Pod, running: { name: string; containerId: string; init: boolean }[], resync: () => void): void;
+   *  `resync` asks the worker for another pass (a probe result changed); `podIP`
+   *  is the sandbox's address (http/tcp/grpc probes target it). */
+  sync(pod: Pod, running: { name: string; containerId: string; init: boolean }[], resync: () => void, podIP?: string): void;
   ready(podUid: string, name: string, containerId: string): boolean;
   started(podUid: string, name: string, containerId: string): boolean;
   /** The liveness (or startup) probe failed past its threshold: restart the container. */
   shouldRestart(podUid: string, name: string, containerId: string): boolean;
+  /** Why (the Killing event's message) and the probe's terminationGracePeriodSeconds, if any. */
+  restartReason?(podUid: string, name: string, containerId: string): { message: string; graceSeconds?: number } | undefined;
   postStart?(pod: Pod, container: Container, containerId: string): Promise<void>;
   preStop?(pod: Pod, container: Container, containerId: string, graceSeconds: number): Promise<void>;
   forget(podUid: string): void;
@@ -238,6 +241,12 @@ export class PodWorker {
     this.timer.unref?.();
   }
 
+  /** A ConfigMap/Secret the pod's volumes read changed: rewrite the volumes on the next pass. */
+  refreshVolumes(): void {
+    this.volumesRefreshedAt = 0;
+    this.kick(0);
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -402,7 +411,7 @@ export class PodWorker {
       if (isSidecar(c)) {
         if (st === 'CONTAINER_RUNNING') {
           if (this.d.probes?.shouldRestart(this.uid, c.name, e!.latest.id)) {
-            await this.killContainers(pod, [e!.latest], pod.spec?.terminationGracePeriodSeconds ?? 30);
+            await this.probeKill(pod, c, e!.latest);
             want(0);
           }
           continue;
@@ -440,8 +449,7 @@ export class PodWorker {
         const st = e?.latest.status.state;
         if (st === 'CONTAINER_RUNNING') {
           if (this.d.probes?.shouldRestart(this.uid, c.name, e!.latest.id)) {
-            this.ev('Normal', 'Killing', `Container ${c.name} failed liveness probe, will be restarted`, fieldPathOf(pod, c.name));
-            await this.killContainers(pod, [e!.latest], pod.spec?.terminationGracePeriodSeconds ?? 30);
+            await this.probeKill(pod, c, e!.latest);
             want(0);
           }
           continue;
@@ -462,7 +470,8 @@ export class PodWorker {
       const fresh = await this.runtime();
       Object.assign(rt, fresh.rt);
       const running = fresh.rt.containers.filter((c) => c.status.state === 'CONTAINER_RUNNING').map((c) => ({ name: c.name, containerId: c.id, init: c.init }));
-      this.d.probes.sync(pod, running, () => this.kick(0));
+      const ip = pod.spec?.hostNetwork ? this.d.hostIP : fresh.rt.sandbox?.ip;
+      this.d.probes.sync(pod, running, () => this.kick(0), ip);
     } else {
       Object.assign(rt, (await this.runtime()).rt);
     }
@@ -603,12 +612,19 @@ export class PodWorker {
     return undefined;
   }
 
+  /** A failed liveness/startup probe: kill the container (preStop, grace) so the restart policy restarts it. */
+  private async probeKill(pod: Pod, c: Container, rec: ContainerRecord): Promise<void> {
+    const why = this.d.probes?.restartReason?.(this.uid, c.name, rec.id);
+    const grace = why?.graceSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    await this.killContainers(pod, [rec], grace, why?.message ?? `Container ${c.name} failed liveness probe, will be restarted`);
+  }
+
   /** Stops containers in parallel: preStop hook, then SIGTERM and SIGKILL at the deadline. */
-  private async killContainers(pod: Pod | undefined, list: ContainerRecord[], graceSeconds: number): Promise<void> {
+  private async killContainers(pod: Pod | undefined, list: ContainerRecord[], graceSeconds: number, message?: string): Promise<void> {
     await Promise.all(
       list.map(async (c) => {
         const spec = [...(pod?.spec?.containers ?? []), ...(pod?.spec?.initContainers ?? [])].find((x) => x.name === c.name);
-        if (pod) this.ev('Normal', 'Killing', `Stopping container ${c.name}`, fieldPathOf(pod, c.name));
+        if (pod) this.ev('Normal', 'Killing', message ?? `Stopping container ${c.name}`, fieldPathOf(pod, c.name));
         const t0 = Date.now();
         if (pod && spec?.lifecycle?.preStop && this.d.probes?.preStop && graceSeconds > 0) {
           await Promise.race([this.d.probes.preStop(pod, spec, c.id, graceSeconds).catch(() => undefined), sleep(graceSeconds * 1000)]);

@@ -207,7 +207,9 @@ describe('kubelet on containerd', { skip, timeout: 180_000 }, () => {
     const t0 = Date.now();
     await s.k(['delete', 'pod', 'stubborn', '--grace-period=3']);
     const took = Date.now() - t0;
-    assert.ok(took >= 2500 && took < 8000, `delete took ${took} ms`);
+    // at least the grace period (SIGTERM ignored), and it does end: SIGKILL at the deadline
+    // (loose upper bound: CI runs several container tests at once on 2 cores)
+    assert.ok(took >= 2500 && took < 20_000, `delete took ${took} ms`);
     assert.notEqual((await s.kubectl(['get', 'pod', 'stubborn'])).code, 0);
   });
 
