@@ -9,14 +9,13 @@
 // Needs root + containerd + runc + CNI plugins + ctr + skopeo + busybox-static;
 // skips otherwise. Every loop is bounded in count and time; everything made is
 // removed (pods, ctr containers, CRI sandboxes, bridge, netns, ip_forward).
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, startServer, type TestServer } from '../test/support/cluster.js';
+import { run, startServer } from '../test/support/cluster.js';
 import { RawClient } from '../test/support/http.js';
 import { buildBusyboxImage, busyboxAvailable } from '../test/support/images.js';
-import { criLeftovers } from '../test/support/criNode.js';
+import { startAgentNode, type AgentNode } from '../test/support/agentNode.js';
 import { containerdProblems } from '../src/kubelet/containerd.js';
 import { CriClient } from '../src/kubelet/cri/client.js';
 import type { PodSandboxConfig } from '../src/kubelet/cri/types.js';
@@ -323,13 +322,7 @@ export async function benchPodStartup(): Promise<Record<string, number>> {
     return { skipped: 1 };
   }
   const out: Record<string, number> = {};
-  // 10.42.1-19: clear of the e2e tests' ranges (0 streaming, 30-89 lifecycle, 100-199 kubelet, 200-249 CRI)
-  const third = 1 + (randomBytes(1)[0]! % 19);
-  const clusterCidr = `10.42.${third}.0/24`;
-  const bridge = `k8tsb${randomBytes(3).toString('hex')}`;
-  const ipForwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
-  const systemDirs = ['/run/containerd/s', '/run/containerd', '/var/lib/cni/results', '/var/lib/cni'].filter((d) => !existsSync(d));
-  const img = await buildBusyboxImage();
+  await buildBusyboxImage();
 
   // the same server without its agent: the in-process agent's share of RSS is the difference
   {
@@ -342,21 +335,17 @@ export async function benchPodStartup(): Promise<Record<string, number>> {
     }
   }
 
-  let s: TestServer | undefined;
+  let agent: AgentNode | undefined;
   let c: RawClient | undefined;
   let times: PodTimes | undefined;
   try {
-    s = await startServer({ agent: true, args: ['--log-level', 'error', '--registry-port', '0', '--cluster-cidr', clusterCidr, '--cni-bridge', bridge] });
-    const server = s;
-    const port = Number(/registry listening on 127\.0\.0\.1:(\d+)/.exec(server.logs())?.[1]);
-    if (!(port > 0)) throw new Error(`no registry port in:\n${server.logs()}`);
-    const image = `127.0.0.1:${port}/busybox:1`;
+    // 10.42.1-19: clear of the e2e tests' ranges (0 streaming, 30-89 lifecycle, 100-199 kubelet, 200-249 CRI);
+    // the image goes in after the idle measurement
+    agent = await startAgentNode({ cidrRange: [1, 19], bridgePrefix: 'k8tsb', args: ['--log-level', 'error'], deferPush: true, readyTimeoutMs: 60_000 });
+    const server = agent.s;
+    const image = agent.image;
     c = new RawClient(server.kubeconfig);
     const client = c;
-    await until(async () => {
-      const n = (await client.request('GET', '/api/v1/nodes')).json().items?.[0];
-      return n?.status?.conditions?.find((x: { type: string }) => x.type === 'Ready')?.status === 'True' ? true : undefined;
-    }, 60_000, 'node Ready', 200);
     const sock = join(server.dataDir, 'containerd', 'containerd.sock');
     const containerdPid = Number(readFileSync(join(server.dataDir, 'containerd', 'containerd.pid'), 'utf8'));
     const snapshotter = /snapshotter\s*=\s*"(\w+)"/.exec(readFileSync(join(server.dataDir, 'containerd', 'config.toml'), 'utf8'))?.[1] ?? 'overlayfs';
@@ -367,8 +356,7 @@ export async function benchPodStartup(): Promise<Record<string, number>> {
     out.agent_idle_rss_mb = round(out.server_with_agent_idle_rss_mb - out.server_no_agent_idle_rss_mb);
     out.containerd_idle_rss_mb = round(rssMb(containerdPid));
 
-    const push = await run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${img.layoutDir}:latest`, `docker://${image}`], { timeoutMs: 30_000 });
-    if (push.code !== 0) throw new Error(`skopeo copy: ${push.stderr}`);
+    await agent.pushImage();
 
     times = new PodTimes(client);
     await times.start();
@@ -464,25 +452,11 @@ export async function benchPodStartup(): Promise<Record<string, number>> {
     out.burst_all_deleted_ms = burstDel ? round(performance.now() - d0) : -1;
   } finally {
     times?.close();
-    if (s) {
+    if (agent) {
       // anything left (a failed run) goes before the agent stops: the agent keeps containers on stop
-      await s.kubectl(['delete', 'pods', '-l', `app=${LABEL}`, '--grace-period=1', '--timeout=60s'], { timeoutMs: 70_000 });
-      const dataDir = s.dataDir;
-      s.proc.kill('SIGTERM');
-      await new Promise<void>((r) => (s!.proc.exitCode !== null || s!.proc.signalCode !== null ? r() : s!.proc.once('exit', () => r())));
-      try {
-        execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
-      } catch {}
-      writeFileSync('/proc/sys/net/ipv4/ip_forward', ipForwardBefore);
-      for (const d of systemDirs) {
-        try {
-          rmdirSync(d);
-        } catch {}
-      }
-      const left = criLeftovers(dataDir, bridge, clusterCidr);
+      const left = await agent.teardown({ selector: `app=${LABEL}`, timeoutSec: 60 });
       if (left.length) process.stderr.write(`bench pods: left behind:\n  ${left.join('\n  ')}\n`);
       out.leftovers = left.length;
-      await s.stop(); // removes the data dir
     }
     c?.close();
   }

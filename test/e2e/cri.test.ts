@@ -6,29 +6,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { CriError, nanosToDate, type PodSandboxConfig } from '../../src/kubelet/cri/client.js';
 import { SANDBOX_IMAGE } from '../../src/kubelet/sandboxImage.js';
 import { BUSYBOX_TEST_IMAGE, TEST_INDEX_HTML, criLeftovers, criSkipReason, startCriNode, type CriNode } from '../support/criNode.js';
+import { httpGet } from '../support/http.js';
 
 const skip = criSkipReason();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
 /** Tries fn up to n times, 100 ms apart (processes take a moment to bind). */
 async function eventually<T>(fn: () => Promise<T>, n = 50): Promise<T> {

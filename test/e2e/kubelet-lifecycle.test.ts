@@ -8,55 +8,24 @@
 // Needs root + containerd + runc + CNI plugins + busybox-static.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { cli, eventually, run, startServer, type TestServer } from '../support/cluster.js';
-import { buildBusyboxImage, busyboxAvailable } from '../support/images.js';
-import { criLeftovers, criSkipReason } from '../support/criNode.js';
+import { eventually, type TestServer } from '../support/cluster.js';
+import { busyboxAvailable } from '../support/images.js';
+import { criSkipReason } from '../support/criNode.js';
+import { startAgentNode, type AgentNode } from '../support/agentNode.js';
+import { httpGet } from '../support/http.js';
 
 const skip = criSkipReason() ?? (!busyboxAvailable() ? 'kubelet lifecycle tests skipped: needs /usr/bin/busybox (busybox-static)' : undefined);
 
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
 type Json = Record<string, any>;
 
-/** A 10.42.x.0/24 no bridge on this machine routes yet (other tests may run at the same time). */
-function freeCidr(): string {
-  let routes = '';
-  try {
-    routes = execFileSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' });
-  } catch {}
-  for (let i = 0; i < 50; i++) {
-    const cidr = `10.42.${30 + (randomBytes(1)[0]! % 60)}.0/24`;
-    if (!routes.includes(cidr)) return cidr;
-  }
-  return `10.42.${30 + (randomBytes(1)[0]! % 60)}.0/24`;
-}
 const cond = (p: Json, type: string) => p.status?.conditions?.find((c: Json) => c.type === type)?.status;
 // a shell as PID 1 ignores SIGTERM unless it traps it; `wait` returns at once on a trapped signal
 const idle = 'trap "exit 0" TERM; sleep 1000 & wait';
 
 describe('kubelet probes, hooks and limits on containerd', { skip, timeout: 150_000 }, () => {
+  let agent: AgentNode;
   let s: TestServer;
   let image = '';
-  let podCIDR = '';
-  const clusterCidr = freeCidr();
-  const bridge = `k8tsl${randomBytes(3).toString('hex')}`;
-  let ipForwardBefore = '';
-  const systemDirs = ['/run/containerd/s', '/run/containerd', '/var/lib/cni/results', '/var/lib/cni'].filter((d) => !existsSync(d));
   const pod = async (name: string): Promise<Json> => JSON.parse(await s.k(['get', 'pod', name, '-o', 'json']));
   const events = (name: string) => s.k(['get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={range .items[*]}{.type} {.reason}: {.message}{"\\n"}{end}']);
   // on failure, say what the pod went through
@@ -73,22 +42,8 @@ describe('kubelet probes, hooks and limits on containerd', { skip, timeout: 150_
   let sampler: NodeJS.Timeout | undefined;
 
   before(async () => {
-    ipForwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
-    const [srv, img] = await Promise.all([
-      startServer({ agent: true, args: ['--registry-port', '0', '--cluster-cidr', clusterCidr, '--cni-bridge', bridge, '--node-name', 'lifecycle-node'] }),
-      buildBusyboxImage(),
-    ]);
-    s = srv;
-    const reg = /registry listening on 127\.0\.0\.1:(\d+)/.exec(s.logs())?.[1];
-    assert.ok(reg, `no registry port in:\n${s.logs()}`);
-    const imp = await run(process.execPath, [cli, 'image', 'import', img.archive, '--registry', `127.0.0.1:${reg}`, '--name', 'busybox:life']);
-    assert.equal(imp.code, 0, imp.stderr);
-    image = `localhost:${reg}/busybox:life`;
-    const node = await eventually(async () => {
-      const n = JSON.parse(await s.k(['get', 'nodes', '-o', 'json'])).items[0];
-      return n?.spec?.podCIDR && cond(n, 'Ready') === 'True' ? n : undefined;
-    }, 30_000, 'node Ready');
-    podCIDR = node.spec.podCIDR;
+    agent = await startAgentNode({ cidrRange: [30, 89], bridgePrefix: 'k8tsl', args: ['--node-name', 'lifecycle-node'], importAs: 'busybox:life' });
+    ({ s, image } = agent);
 
     const c = (name: string, command: string, extra: Json = {}) => ({ name, image, command: ['sh', '-c', command], ...extra });
     const p = (name: string, spec: Json, labels: Json = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: name, ...labels } }, spec: { terminationGracePeriodSeconds: 1, ...spec } });
@@ -126,22 +81,8 @@ describe('kubelet probes, hooks and limits on containerd', { skip, timeout: 150_
 
   after(async () => {
     clearInterval(sampler);
-    if (!s) return;
-    await s.kubectl(['delete', 'pods', '--all', '--grace-period=1', '--timeout=30s'], { timeoutMs: 40_000 });
-    const dataDir = s.dataDir;
-    s.proc.kill('SIGTERM');
-    await new Promise<void>((r) => (s.proc.exitCode !== null ? r() : s.proc.once('exit', () => r())));
-    try {
-      execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
-    } catch {}
-    writeFileSync('/proc/sys/net/ipv4/ip_forward', ipForwardBefore);
-    for (const d of systemDirs) {
-      try {
-        rmdirSync(d);
-      } catch {}
-    }
-    const left = criLeftovers(dataDir, bridge, podCIDR || clusterCidr);
-    await s.stop();
+    if (!agent) return;
+    const left = await agent.teardown();
     assert.deepEqual(left, [], 'the agent left things behind');
   });
 

@@ -6,58 +6,28 @@
 // Needs root + containerd + runc + CNI plugins + skopeo + busybox-static.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { eventually, run, startServer, type TestServer } from '../support/cluster.js';
-import { buildBusyboxImage, busyboxAvailable } from '../support/images.js';
-import { criLeftovers, criSkipReason } from '../support/criNode.js';
+import { existsSync } from 'node:fs';
+import { eventually, type TestServer } from '../support/cluster.js';
+import { busyboxAvailable } from '../support/images.js';
+import { criSkipReason } from '../support/criNode.js';
+import { startAgentNode, type AgentNode } from '../support/agentNode.js';
+import { httpGet } from '../support/http.js';
 
 const skip = criSkipReason() ?? (!busyboxAvailable() ? 'kubelet tests skipped: needs /usr/bin/busybox (busybox-static)' : !existsSync('/usr/bin/skopeo') ? 'kubelet tests skipped: needs skopeo' : undefined);
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
 const inCidr = (ip: string, cidr: string) => ip.startsWith(cidr.split('/')[0]!.split('.').slice(0, 3).join('.') + '.');
 
 describe('kubelet on containerd', { skip, timeout: 180_000 }, () => {
+  let agent: AgentNode;
   let s: TestServer;
   let image = '';
   let podCIDR = '';
-  const third = 100 + (randomBytes(1)[0]! % 100);
-  const clusterCidr = `10.42.${third}.0/24`;
-  const bridge = `k8tsk${randomBytes(3).toString('hex')}`;
-  let ipForwardBefore = '';
-  const systemDirs = ['/run/containerd/s', '/run/containerd', '/var/lib/cni/results', '/var/lib/cni'].filter((d) => !existsSync(d));
   const pod = async (name: string) => JSON.parse(await s.k(['get', 'pod', name, '-o', 'json']));
 
   before(async () => {
-    ipForwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
-    const img = await buildBusyboxImage();
-    s = await startServer({ agent: true, args: ['--registry-port', '0', '--cluster-cidr', clusterCidr, '--cni-bridge', bridge] });
-    const port = Number(/registry listening on 127\.0\.0\.1:(\d+)/.exec(s.logs())?.[1]);
-    assert.ok(port > 0, `no registry port in:\n${s.logs()}`);
-    image = `127.0.0.1:${port}/busybox:1`;
-    const r = await run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${img.layoutDir}:latest`, `docker://${image}`], { timeoutMs: 30_000 });
-    assert.equal(r.code, 0, r.stderr);
-    // the node registers, gets its podCIDR, and turns Ready once the CNI config is in
-    const node = await eventually(async () => {
-      const list = JSON.parse(await s.k(['get', 'nodes', '-o', 'json'])).items;
-      const n = list[0];
-      return n?.spec?.podCIDR && n.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status === 'True' ? n : undefined;
-    }, 30_000, 'node Ready');
-    podCIDR = node.spec.podCIDR;
+    agent = await startAgentNode({ cidrRange: [100, 199], bridgePrefix: 'k8tsk' });
+    ({ s, image, podCIDR } = agent);
+    const { node, clusterCidr, registryPort: port } = agent;
     assert.equal(podCIDR, clusterCidr);
     assert.equal(node.metadata.labels['node-role.kubernetes.io/control-plane'], 'true');
     assert.match(node.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\/\d/);
@@ -106,23 +76,8 @@ describe('kubelet on containerd', { skip, timeout: 180_000 }, () => {
   });
 
   after(async () => {
-    if (!s) return;
-    // pods go first so their sandboxes (veths, netns, NAT rules) are removed by the agent
-    await s.kubectl(['delete', 'pods', '--all', '--grace-period=1', '--timeout=30s'], { timeoutMs: 40_000 });
-    const dataDir = s.dataDir;
-    await s.proc.kill('SIGTERM');
-    await new Promise<void>((r) => (s.proc.exitCode !== null ? r() : s.proc.once('exit', () => r())));
-    try {
-      execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
-    } catch {}
-    writeFileSync('/proc/sys/net/ipv4/ip_forward', ipForwardBefore);
-    for (const d of systemDirs) {
-      try {
-        rmdirSync(d);
-      } catch {}
-    }
-    const left = criLeftovers(dataDir, bridge, podCIDR || clusterCidr);
-    await s.stop(); // removes the data dir
+    if (!agent) return;
+    const left = await agent.teardown();
     assert.deepEqual(left, [], 'the agent left things behind');
   });
 

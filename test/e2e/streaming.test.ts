@@ -5,31 +5,19 @@
 // The agent part needs root + containerd; it skips with the reason otherwise.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, eventually, run, startServer, type TestServer } from '../support/cluster.js';
-import { criLeftovers, criSkipReason } from '../support/criNode.js';
-import { buildBusyboxImage, busyboxAvailable } from '../support/images.js';
+import { eventually, run, startServer, type TestServer } from '../support/cluster.js';
+import { criSkipReason } from '../support/criNode.js';
+import { busyboxAvailable } from '../support/images.js';
+import { startAgentNode, type AgentNode } from '../support/agentNode.js';
+import { httpGet } from '../support/http.js';
 
 const agentSkip = criSkipReason() ?? (busyboxAvailable() ? undefined : 'busybox-static is not installed');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -41,22 +29,18 @@ function freePort(): Promise<number> {
 }
 
 describe('streaming through a real node (kubectl logs/exec/attach/cp/port-forward)', { skip: agentSkip, timeout: 180_000 }, () => {
+  let agent: AgentNode;
   let server: TestServer;
   let work: string;
-  const bridge = `k8tss${randomBytes(3).toString('hex')}`;
   let image = '';
   const kubectl = (args: string[], o: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) =>
     run('kubectl', args, { input: o.input, env: { KUBECONFIG: server.kubeconfig, ...o.env }, timeoutMs: o.timeoutMs ?? 30_000 });
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'k8ts-streaming-'));
-    const [s, img] = await Promise.all([startServer({ agent: true, args: ['--registry-port', '0', '--cni-bridge', bridge, '--node-name', 'stream-node'] }), buildBusyboxImage()]);
-    server = s;
-    const reg = /registry listening on 127\.0\.0\.1:(\d+)/.exec(server.logs())?.[1];
-    assert.ok(reg, `no registry in the logs:\n${server.logs()}`);
-    const imp = await run(process.execPath, [cli, 'image', 'import', img.archive, '--registry', `127.0.0.1:${reg}`, '--name', 'busybox:stream']);
-    assert.equal(imp.code, 0, imp.stderr);
-    image = `localhost:${reg}/busybox:stream`;
+    // the server's default cluster CIDR (10.42.0.0/24): the other agent e2e files keep clear of it
+    agent = await startAgentNode({ bridgePrefix: 'k8tss', args: ['--node-name', 'stream-node'], importAs: 'busybox:stream' });
+    ({ s: server, image } = agent);
     // web serves /tmp on 8080 and ticks to stdout; crash exits every few seconds
     await server.k(['run', 'web', `--image=${image}`, '--', 'sh', '-c', 'echo started; httpd -p 8080 -h /tmp; i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done']);
     await server.k(['run', 'crash', `--image=${image}`, '--', 'sh', '-c', 'echo run-$(cat /proc/uptime); sleep 1; exit 1']);
@@ -64,14 +48,10 @@ describe('streaming through a real node (kubectl logs/exec/attach/cp/port-forwar
   });
 
   after(async () => {
-    if (!server) return;
-    await kubectl(['delete', 'pod', '--all', '--grace-period=1', '--wait=true', '--timeout=60s'], { timeoutMs: 70_000 });
-    await server.stop();
-    try {
-      execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
-    } catch {}
+    if (!agent) return;
+    const left = await agent.teardown({ timeoutSec: 60 });
     rmSync(work, { recursive: true, force: true });
-    assert.deepEqual(criLeftovers(server.dataDir, bridge, '10.42.0.0/24', { bridgeMayExist: true }).filter((l) => l.startsWith('mount') || l.startsWith('bridge ports')), []);
+    assert.deepEqual(left.filter((l) => l.startsWith('mount') || l.startsWith('bridge ports')), []);
   });
 
   it('kubectl logs: plain, --tail, --timestamps, --limit-bytes, -f', async () => {

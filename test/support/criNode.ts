@@ -63,16 +63,45 @@ export function criLeftovers(dataDir: string, bridge: string, podCIDR: string, o
   return left;
 }
 
+/** A 10.42.x.0/24 (lo <= x <= hi) that no route on this machine uses yet: other tests may run at the same time. */
+export function freeCidr(lo: number, hi: number): string {
+  const routes = sh('ip', ['-4', 'route', 'show']);
+  const pick = () => `10.42.${lo + (randomBytes(1)[0]! % (hi - lo + 1))}.0/24`;
+  for (let i = 0; i < 50; i++) {
+    const cidr = pick();
+    if (!routes.includes(cidr)) return cidr;
+  }
+  return pick();
+}
+
+/**
+ * What a node run changes on the host besides its data dir: the bridge, ip_forward
+ * (the bridge plugin turns it on) and the dirs containerd 1.6 and libcni always use
+ * (shim sockets, CNI result cache). Snapshot before the node starts; restore after it stops.
+ */
+export function hostNetSnapshot(bridge: string): { restore(): void } {
+  const ipForwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+  const systemDirs = ['/run/containerd/s', '/run/containerd', '/var/lib/cni/results', '/var/lib/cni'].filter((d) => !existsSync(d));
+  return {
+    restore() {
+      sh('ip', ['link', 'del', bridge]);
+      writeFileSync('/proc/sys/net/ipv4/ip_forward', ipForwardBefore);
+      // only the dirs this run created, and only once they are empty again
+      for (const d of systemDirs) {
+        try {
+          rmdirSync(d);
+        } catch {}
+      }
+    },
+  };
+}
+
 export async function startCriNode(): Promise<CriNode> {
   // a short path: containerd's socket path must fit in 108 bytes
   const dataDir = mkdtempSync('/tmp/k8ts-cri-');
-  const third = 200 + (randomBytes(1)[0]! % 50);
-  const podCIDR = `10.42.${third}.0/24`;
+  const podCIDR = freeCidr(200, 249);
   const bridge = `k8tst${randomBytes(3).toString('hex')}`;
-  const ipForwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
-  // containerd 1.6 and libcni always use these (shim sockets, CNI result cache);
-  // remove them afterwards if this test created them and they are empty again
-  const systemDirs = ['/run/containerd/s', '/run/containerd', '/var/lib/cni/results', '/var/lib/cni'].filter((d) => !existsSync(d));
+  const host = hostNetSnapshot(bridge);
   const log = pino({ level: process.env.K8TS_TEST_LOG ?? 'warn' }, pino.destination(2));
   let containerd: Containerd | undefined;
   let cri: CriClient | undefined;
@@ -88,13 +117,7 @@ export async function startCriNode(): Promise<CriNode> {
       cri.close();
     }
     await containerd?.stop();
-    sh('ip', ['link', 'del', bridge]);
-    writeFileSync('/proc/sys/net/ipv4/ip_forward', ipForwardBefore); // the bridge plugin turns it on
-    for (const d of systemDirs) {
-      try {
-        rmdirSync(d);
-      } catch {}
-    }
+    host.restore();
     const left = criLeftovers(dataDir, bridge, podCIDR);
     if (!left.length) rmSync(dataDir, { recursive: true, force: true });
     return left;

@@ -1,5 +1,7 @@
 // A raw HTTPS client with the admin credentials of a test server's kubeconfig,
-// for protocol-level assertions (status codes, headers, watch streams).
+// for protocol-level assertions (status codes, headers, watch streams); and a
+// plain HTTP GET for what pods serve.
+import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
@@ -87,4 +89,18 @@ export class RawClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** A plain HTTP GET (a pod's or a forwarded port's answer), 3 s per request. */
+export function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
 }
