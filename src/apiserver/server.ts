@@ -40,6 +40,8 @@ export interface ApiServerOptions {
   /** static bearer tokens (token → user) */
   tokens?: Map<string, UserInfo>;
   bookmarkMs?: number;
+  /** endpoints served before authentication (node join); returns whether it answered */
+  preAuth?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
 
 const certUsers = new WeakMap<TLSSocket, UserInfo>();
@@ -177,6 +179,7 @@ export class ApiServer {
       if (unauthenticatedPaths.has(path) || path.startsWith('/healthz/') || path.startsWith('/readyz/') || path.startsWith('/livez/')) {
         return this.serveHealth(path, res);
       }
+      if (this.o.preAuth && path.startsWith('/k8ts/') && (await this.o.preAuth(req, res, path))) return;
       const user = this.authenticate(req);
       if (!user) throw errors.unauthorized();
       const ctx: RequestContext = { user, dryRun: false, fieldValidation: 'Warn', warnings: [] };

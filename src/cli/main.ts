@@ -20,6 +20,10 @@ Usage:
               [--node-name NAME] [--cni-bridge k8ts0]
               (as root with containerd installed the server also runs pods in
                containers; --registry-port defaults to 5000 then)
+  k8ts agent --server https://HOST:PORT --token TOKEN [--node-name N] [--data-dir D]
+             [--registry-port P] [--node-ip IP] [--cni-bridge k8ts0]
+                          join this machine to a cluster as a node (root + containerd)
+  k8ts token create [--data-dir DIR]      print a new join token for agents
   k8ts kubectl [--data-dir DIR] ARGS...   run kubectl against this cluster
   k8ts simulate --kubeconfig FILE --nodes N [--prefix k8ts-sim]   simulated nodes for any server
   k8ts image import FILE [--registry HOST:PORT] [--name NAME:TAG] [--data-dir DIR]
@@ -75,6 +79,35 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     return new Promise<number>(() => undefined);
+  }
+  if (cmd === 'agent') {
+    const p = parseArgs(argv.slice(1), new Set(['help']));
+    if (p.flags.has('help')) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    const { runAgentCommand } = await import('./agent.js');
+    return runAgentCommand({
+      server: str(p, 'server', ''),
+      token: str(p, 'token', process.env.K8TS_TOKEN ?? ''),
+      nodeName: p.flags.get('node-name') as string | undefined,
+      dataDir: str(p, 'data-dir', process.getuid?.() === 0 ? '/var/lib/k8ts-agent' : join(defaultDataDir(), 'agent')),
+      registryPort: p.flags.has('registry-port') ? num(p, 'registry-port', 5000) : undefined,
+      nodeIp: p.flags.get('node-ip') as string | undefined,
+      cniBridge: p.flags.get('cni-bridge') as string | undefined,
+      serviceCidr: str(p, 'service-cluster-ip-range', '10.43.0.0/16'),
+      logLevel: str(p, 'log-level', 'info'),
+      kubeletPort: p.flags.has('kubelet-port') ? num(p, 'kubelet-port', 10250) : undefined,
+    });
+  }
+  if (cmd === 'token') {
+    const p = parseArgs(argv.slice(1), new Set());
+    if (p.positionals[0] !== 'create') {
+      process.stderr.write('usage: k8ts token create [--data-dir DIR]\n');
+      return 1;
+    }
+    const { runTokenCreate } = await import('./agent.js');
+    return runTokenCreate(str(p, 'data-dir', defaultDataDir()));
   }
   if (cmd === 'simulate') {
     const p = parseArgs(argv.slice(1), new Set());

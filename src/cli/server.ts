@@ -19,6 +19,7 @@ import { priority } from '../apiserver/admission/priority.js';
 import { resourceQuota } from '../apiserver/admission/resourceQuota.js';
 import { bootstrap } from '../apiserver/bootstrap.js';
 import { Compactor } from '../apiserver/compactor.js';
+import { ensureServerToken, joinHandler } from '../apiserver/join.js';
 import { adminKubeconfig } from './kubeconfig.js';
 import { ApiClient } from '../client/api.js';
 import { startControllerManager } from '../controllers/manager.js';
@@ -83,7 +84,10 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   const encryptor = Encryptor.fromFile(join(dataDir, 'encryption.json'));
   const registry = buildRegistry();
   const [pmin, pmax] = o.nodePortRange.split('-').map(Number);
+  // agents join with DATA_DIR/token (or one from `k8ts token create`)
+  ensureServerToken(dataDir, pki.ca.cert);
   const api = new ApiServer({
+    preAuth: joinHandler(dataDir, pki.ca),
     datastore,
     registry,
     pki,
