@@ -25,6 +25,7 @@ import { CLUSTER_DNS, PodWorker, type ProbeHooks } from './podWorker.js';
 import { PodProbeHooks } from './probeHooks.js';
 import { podVolumeObjects } from './volumes.js';
 import { selfSignedServingCert, startKubeletServer } from './server.js';
+import { KubeletMetrics, StatsProvider } from './stats.js';
 
 export interface AgentOptions {
   api: ApiClient;
@@ -97,7 +98,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     await containerd.stop();
   };
   try {
-    // the kubelet API (logs, exec, attach, port-forward) first: the Node publishes its port
+    // the kubelet API (logs, exec, attach, port-forward, stats, metrics) first: the Node publishes its port
+    const stats = new StatsProvider({ cri, nodeName, dataDir: o.dataDir });
+    const metrics = new KubeletMetrics(cri);
     const kubelet = await startKubeletServer({
       cri,
       logsDir: join(o.dataDir, 'pods'),
@@ -109,6 +112,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       apiClientForAuthz: api,
       nodeName,
       log: log.child({ component: 'kubelet-server' }),
+      routes: { '/stats/summary': stats.handler, '/metrics': metrics.handler },
     });
     stops.push(() => kubelet.stop());
     const nodeStatus = new NodeStatusManager(api, cri, log, { nodeName, dataDir: o.dataDir, hostIP, controlPlane: o.controlPlane, kubeletPort: kubelet.port });
@@ -187,7 +191,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       const uid = p.metadata?.uid;
       if (!uid || stopped) return;
       let w = workers.get(uid);
-      if (!w) workers.set(uid, (w = new PodWorker(deps, p)));
+      if (!w) {
+        workers.set(uid, (w = new PodWorker(deps, p)));
+        metrics.podStarts.inc();
+      }
       w.update(p);
     };
     pods.addEventHandler({
@@ -260,6 +267,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     stops.push(() => clearInterval(pleg));
     stops.push(() => recorder.flush());
 
+    metrics.nodeStartupDuration.set((Date.now() - t0) / 1000);
     log.info({ node: nodeName, podCIDR, hostIP, ms: Date.now() - t0 }, 'node agent running');
     return { nodeName, cri, containerd, podCIDR, stop };
   } catch (e) {

@@ -141,6 +141,23 @@ describe('streaming through a real node (kubectl logs/exec/attach/cp/port-forwar
     const r = await kubectl(['attach', 'web'], { timeoutMs: 3500 });
     assert.match(r.stdout, /tick \d+\n/);
   });
+
+  it('nodes/proxy reaches the kubelet stats summary and metrics; the node lists its images', async () => {
+    const summary = JSON.parse(await server.k('get --raw /api/v1/nodes/stream-node/proxy/stats/summary'));
+    assert.equal(summary.node.nodeName, 'stream-node');
+    assert.ok(summary.node.memory.workingSetBytes > 0 && summary.node.cpu.usageCoreNanoSeconds > 0, JSON.stringify(summary.node));
+    const web = summary.pods.find((p: any) => p.podRef.name === 'web' && p.podRef.namespace === 'default');
+    assert.ok(web?.podRef.uid, JSON.stringify(summary.pods.map((p: any) => p.podRef)));
+    assert.ok(web.containers.find((c: any) => c.name === 'web')?.memory.workingSetBytes > 0, JSON.stringify(web));
+    const metrics = await server.k('get --raw /api/v1/nodes/stream-node/proxy/metrics');
+    assert.match(metrics, /^kubelet_running_pods [1-9]/m);
+    assert.match(metrics, /^kubelet_running_containers\{container_state="running"\} [1-9]/m);
+    const names = await eventually(async () => {
+      const n = await server.k('get node stream-node -o jsonpath={.status.images[*].names}');
+      return n.includes(image) ? n : undefined;
+    }, 20_000, 'image in node status');
+    assert.ok(names.includes(image));
+  });
 });
 
 describe('streaming without a node agent answers clean errors', { timeout: 60_000 }, () => {
