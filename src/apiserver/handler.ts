@@ -510,4 +510,3 @@ export function labelSelectorString(sel: { matchLabels?: Record<string, string>;
   return parts.join(',');
 }
 
-export { deepCopy };

@@ -2,14 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../api/kind.js';
 
-const nameChars = 'bcdfghjklmnpqrstvwxz2456789';
+import { randomNameSuffix } from '../api/names.js';
 
 /** upstream's generateName suffix: 5 chars without vowels, so no words appear by accident */
-export function generateNameSuffix(): string {
-  let s = '';
-  for (let i = 0; i < 5; i++) s += nameChars[Math.floor(Math.random() * nameChars.length)];
-  return s;
-}
+export const generateNameSuffix = (): string => randomNameSuffix();
 
 export function newUid(): string {
   return randomUUID();

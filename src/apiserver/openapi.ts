@@ -1,5 +1,6 @@
 // Serves /openapi/v2 and /openapi/v3[/<group-version>] from documents built
-// once (src/api/openapi/build.ts), in the background after start-up.
+// once (src/api/openapi/build.ts): v3 (what kubectl reads on every apply) in the
+// background after start-up, v2 only when a client first asks for it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KindRegistry } from '../api/registry.js';
 import { buildOpenAPIV2, buildOpenAPIV3 } from '../api/openapi/build.js';
@@ -15,27 +16,29 @@ export class OpenAPIService {
 
   constructor(private readonly registry: KindRegistry) {
     // built off the start-up path; the first request builds it if it is not ready yet
-    setTimeout(() => this.ensure(), 50).unref();
+    setTimeout(() => this.v3doc(), 50).unref();
   }
 
-  private ensure(): { v3: V3; v2: V2 } {
-    this.v3 ??= buildOpenAPIV3(this.registry.kinds);
-    this.v2 ??= buildOpenAPIV2(this.registry.kinds);
-    return { v3: this.v3, v2: this.v2 };
+  private v3doc(): V3 {
+    return (this.v3 ??= buildOpenAPIV3(this.registry.kinds));
+  }
+
+  private v2doc(): V2 {
+    return (this.v2 ??= buildOpenAPIV2(this.registry.kinds));
   }
 
   serve(req: IncomingMessage, res: ServerResponse, path: string): void {
     try {
-      const { v3, v2 } = this.ensure();
-      if (path === '/openapi/v3') return send(res, 200, v3.discoveryJson);
+      if (path === '/openapi/v3') return send(res, 200, this.v3doc().discoveryJson);
       if (path.startsWith('/openapi/v3/')) {
-        const doc = v3.documents.get(path.slice('/openapi/v3/'.length));
+        const doc = this.v3doc().documents.get(path.slice('/openapi/v3/'.length));
         if (!doc) throw errors.notFound('openapi', path);
         res.writeHead(200, { 'Content-Type': 'application/json', ETag: `"${doc.etag}"`, 'Cache-Control': 'public, immutable', 'Content-Length': doc.json.length });
         res.end(doc.json);
         return;
       }
       if (path === '/openapi/v2') {
+        const v2 = this.v2doc();
         const wantsProto = (req.headers.accept ?? '').includes('protobuf');
         if (wantsProto && v2.protobuf) {
           res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', ETag: `"${v2.etag}"`, 'Content-Length': v2.protobuf.length });

@@ -78,7 +78,15 @@ export class ApiServer {
     client.collectDefaultMetrics({ register: this.metrics });
     this.requests = new client.Counter({ name: 'apiserver_request_total', help: 'Requests by verb, resource and code', labelNames: ['verb', 'resource', 'code'], registers: [this.metrics] });
     this.latency = new client.Histogram({ name: 'apiserver_request_duration_seconds', help: 'Request latency (non-watch)', labelNames: ['verb', 'resource'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [this.metrics] });
-    new client.Gauge({ name: 'apiserver_registered_watchers', help: 'Open watches', registers: [this.metrics], collect: () => undefined }).set(0);
+    const cache = this.cache;
+    new client.Gauge({
+      name: 'apiserver_registered_watchers',
+      help: 'Open watches on the watch cache',
+      registers: [this.metrics],
+      collect() {
+        this.set(cache.watcherCount());
+      },
+    });
   }
 
   async start(): Promise<void> {

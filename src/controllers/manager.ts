@@ -41,7 +41,6 @@ export interface ControllerManager {
 }
 
 export async function startControllerManager(api: ApiClient, log: Logger, opts: ControllerOptions = defaultControllerOptions): Promise<ControllerManager> {
-  void opts;
   const factory = new InformerFactory(api);
   const controllers: Reconciler[] = [
     new NamespaceController(factory),
@@ -70,6 +69,8 @@ export async function startControllerManager(api: ApiClient, log: Logger, opts: 
     factory,
     stop() {
       for (const s of stops) s();
+      // controllers with timers of their own (e.g. the quota resync) clean them up
+      for (const c of controllers) (c as Reconciler & { stop?(): void }).stop?.();
       factory.stop();
     },
   };

@@ -6,7 +6,7 @@
 // ServiceAccount) says false, or the container already mounts something there.
 // Unlike upstream, a ServiceAccount that does not exist yet does not reject the
 // pod (the token controller may still be creating `default`); the kubelet retries.
-import { randomBytes } from 'node:crypto';
+import { randomNameSuffix } from '../../api/names.js';
 import type { KubeObject } from '../../api/kind.js';
 import type { KindRegistry } from '../../api/registry.js';
 import type { AdmissionPlugin, RestStore } from '../rest.js';
@@ -15,11 +15,7 @@ import type { WatchCache } from '../watchCache.js';
 export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 
-/** Same alphabet as upstream's generated names (no vowels, no confusable digits). */
-function suffix(n = 5): string {
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-  return [...randomBytes(n)].map((b) => alphabet[b % alphabet.length]).join('');
-}
+const suffix = () => randomNameSuffix();
 
 export function kubeApiAccessVolume(name = `kube-api-access-${suffix()}`): KubeObject {
   return {

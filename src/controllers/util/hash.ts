@@ -12,5 +12,4 @@ export function fnv32a(data: string | Uint8Array): number {
   return h >>> 0;
 }
 
-/** Upstream's rand.SafeEncodeString alphabet: consonants and digits only, so a hash never spells words. */
-export const safeAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
+export { safeAlphabet } from '../../api/names.js';
