@@ -11,6 +11,9 @@ import { benchWorkloads } from './workloads.js';
 import { benchScheduler } from './scheduler.js';
 import { benchScale } from './scale.js';
 import { benchPodStartup } from './podStartup.js';
+import { benchDns } from './dns.js';
+import { benchProxy } from './proxy.js';
+import { benchIngress } from './ingress.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const only = process.argv[2];
@@ -21,6 +24,9 @@ const suites: Record<string, () => Promise<Record<string, number>>> = {
   workloads: benchWorkloads,
   scheduler: benchScheduler,
   pods: benchPodStartup,
+  dns: benchDns,
+  proxy: benchProxy,
+  ingress: benchIngress,
 };
 
 const results: Record<string, Record<string, number>> = {};

@@ -32,6 +32,8 @@ export const componentIdentities: Record<string, string> = {
   'kube-scheduler': 'CN=system:kube-scheduler, O=system:masters',
   // the apiserver's identity toward kubelets (logs, exec, attach, port-forward, nodes/proxy)
   'kube-apiserver-kubelet-client': 'CN=kube-apiserver-kubelet-client, O=system:masters',
+  // the embedded ingress controller (reads Ingresses, Services, EndpointSlices, Secrets; writes Ingress status)
+  'k8ts-ingress': 'CN=system:k8ts-ingress, O=system:masters',
 };
 
 async function newKeys(): Promise<CryptoKeyPair> {
@@ -109,9 +111,9 @@ export async function issueCertificate(
 }
 
 /** Names the serving certificate must carry. */
-export function servingNames(hostname: string, extraIps: string[], serviceIp = '10.43.0.1'): { dnsNames: string[]; ips: string[] } {
-  const dnsNames = ['localhost', hostname, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
-  const ips = ['127.0.0.1', '::1', serviceIp, ...extraIps.filter((ip) => isIP(ip))];
+export function servingNames(hostname: string, extraIps: string[], serviceIp = '10.43.0.1', extraNames: string[] = []): { dnsNames: string[]; ips: string[] } {
+  const dnsNames = ['localhost', hostname, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', ...extraNames.filter((n) => n && !isIP(n))];
+  const ips = ['127.0.0.1', '::1', serviceIp, ...extraIps.filter((ip) => isIP(ip)), ...extraNames.filter((n) => isIP(n))];
   return { dnsNames: [...new Set(dnsNames)], ips: [...new Set(ips)] };
 }
 

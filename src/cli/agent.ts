@@ -1,6 +1,11 @@
 // `k8ts agent --server URL --token TOKEN`: joins this machine to a cluster as a
 // node (k3s style) and runs pods on its own containerd. Images come from the
-// server's registry (--registry-port), pulled over plain HTTP on loopback.
+// server's registry (--registry-port), pulled over plain HTTP: pods name them
+// localhost:<port>/… or 127.0.0.1:<port>/…, which on the server's machine is
+// loopback and on any other node is mirrored to <server host>:<port> (the server
+// then listens there: `k8ts server --registry-bind ADDR`). --node-ip is the
+// node's InternalIP: other nodes route its podCIDR through it (host-gw) and the
+// apiserver reaches its kubelet API there.
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
@@ -20,6 +25,10 @@ export interface AgentCommandOptions {
   nodeIp?: string;
   cniBridge?: string;
   serviceCidr: string;
+  /** the cluster's pod network (the proxy masquerades traffic leaving it) */
+  clusterCidr: string;
+  /** the node DNS server's upstream resolvers; [] = none; undefined = the host's */
+  dnsUpstreams?: string[];
   logLevel: string;
   kubeletPort?: number;
 }
@@ -48,7 +57,10 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<number> {
   process.stderr.write(`joined ${o.server} as system:node:${nodeName}\n`);
   const api = new ApiClient({ server: o.server, ca: creds.ca, cert: creds.cert, key: creds.key, userAgent: `k8ts/kubelet-${nodeName}` });
   // a node on the server's machine is reached over loopback, like the in-server agent
-  const hostIP = o.nodeIp ?? (isLoopback(new URL(o.server).hostname) ? '127.0.0.1' : undefined);
+  const serverHost = new URL(o.server).hostname;
+  const hostIP = o.nodeIp ?? (isLoopback(serverHost) ? '127.0.0.1' : undefined);
+  // images are named localhost:<port>/… (the server's registry); away from the server that host is here, so pull from the server
+  const registryMirror = o.registryPort && !isLoopback(serverHost) ? `${serverHost}:${o.registryPort}` : undefined;
   const [svcBase] = o.serviceCidr.split('/');
   const abort = new AbortController();
   let agent: Agent | undefined;
@@ -76,8 +88,11 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<number> {
     hostIP,
     log: log.child({ component: 'kubelet' }),
     registryPort: o.registryPort,
+    registryMirror,
     bridge: o.cniBridge,
     serviceCidr: o.serviceCidr,
+    clusterCidr: o.clusterCidr,
+    dnsUpstreams: o.dnsUpstreams,
     clusterDNS: svcBase.replace(/\.\d+$/, '.10'),
     kubeletPort: o.kubeletPort,
     signal: abort.signal,

@@ -16,12 +16,17 @@ Usage:
               [--simulated-nodes N] [--node-monitor-grace-period SECONDS]
               [--default-not-ready-toleration-seconds 300]
               [--default-unreachable-toleration-seconds 300]
-              [--registry-port N] [--registry-bind 127.0.0.1]
+              [--registry-port N] [--registry-bind 127.0.0.1] [--tls-san NAME|IP,…]
               [--node-name NAME] [--cni-bridge k8ts0]
+              [--ingress-http-port 80] [--ingress-https-port 443] [--ingress-bind 0.0.0.0]
+              [--ingress-workers N (default: half the CPUs, 1–4; 0 = in the server process)]
+              [--disable ingress,servicelb] [--service-lb-pool CIDR|A-B[,…]]
+              [--dns-upstream HOST[:PORT],…|none]
               (as root with containerd installed the server also runs pods in
                containers; --registry-port defaults to 5000 then)
   k8ts agent --server https://HOST:PORT --token TOKEN [--node-name N] [--data-dir D]
              [--registry-port P] [--node-ip IP] [--cni-bridge k8ts0]
+             [--cluster-cidr 10.42.0.0/16] [--dns-upstream HOST[:PORT],…|none]
                           join this machine to a cluster as a node (root + containerd)
   k8ts token create [--data-dir DIR]      print a new join token for agents
   k8ts kubectl [--data-dir DIR] ARGS...   run kubectl against this cluster
@@ -31,6 +36,23 @@ Usage:
                           into a registry (default: this machine's, in DIR/registry)
   k8ts version
 `;
+
+/** `--dns-upstream a,b:5353` → the node DNS server's resolvers; `none` → forward nowhere; unset → the host's resolv.conf */
+function dnsUpstreams(v: string | boolean | undefined): string[] | undefined {
+  if (typeof v !== 'string' || v === '') return undefined;
+  return v === 'none' ? [] : v.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+/** Every value of a repeatable list flag (`--disable a --disable b,c`, `--disable=a`), as a set. */
+function listFlag(argv: string[], name: string): Set<string> {
+  const out = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = a === `--${name}` ? argv[++i] : a.startsWith(`--${name}=`) ? a.slice(name.length + 3) : undefined;
+    for (const x of (v ?? '').split(',')) if (x.trim()) out.add(x.trim());
+  }
+  return out;
+}
 
 async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
@@ -56,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
       datastoreEndpoint: p.flags.get('datastore-endpoint') as string | undefined,
       advertiseAddress: p.flags.get('advertise-address') as string | undefined,
       disableAgent: p.flags.has('disable-agent'),
+      disable: listFlag(argv.slice(1), 'disable'),
+      serviceLbPool: p.flags.get('service-lb-pool') as string | undefined,
       logLevel: str(p, 'log-level', 'info'),
       serviceCidr: str(p, 'service-cluster-ip-range', '10.43.0.0/16'),
       clusterCidr: str(p, 'cluster-cidr', '10.42.0.0/16'),
@@ -66,8 +90,14 @@ async function main(argv: string[]): Promise<number> {
       defaultUnreachableTolerationSeconds: seconds(p, 'default-unreachable-toleration-seconds', 300),
       registryPort: p.flags.has('registry-port') ? num(p, 'registry-port', 5000) : undefined,
       registryBind: str(p, 'registry-bind', '127.0.0.1'),
+      tlsSan: str(p, 'tls-san', '').split(',').map((x) => x.trim()).filter(Boolean),
       nodeName: p.flags.get('node-name') as string | undefined,
       cniBridge: p.flags.get('cni-bridge') as string | undefined,
+      ingressHttpPort: num(p, 'ingress-http-port', 80),
+      ingressHttpsPort: num(p, 'ingress-https-port', 443),
+      ingressBind: str(p, 'ingress-bind', '0.0.0.0'),
+      ingressWorkers: p.flags.has('ingress-workers') ? num(p, 'ingress-workers', 0) : undefined,
+      dnsUpstreams: dnsUpstreams(p.flags.get('dns-upstream')),
     });
     let stopping = false;
     const stop = (sig: string) => {
@@ -96,6 +126,8 @@ async function main(argv: string[]): Promise<number> {
       nodeIp: p.flags.get('node-ip') as string | undefined,
       cniBridge: p.flags.get('cni-bridge') as string | undefined,
       serviceCidr: str(p, 'service-cluster-ip-range', '10.43.0.0/16'),
+      clusterCidr: str(p, 'cluster-cidr', '10.42.0.0/16'),
+      dnsUpstreams: dnsUpstreams(p.flags.get('dns-upstream')),
       logLevel: str(p, 'log-level', 'info'),
       kubeletPort: p.flags.has('kubelet-port') ? num(p, 'kubelet-port', 10250) : undefined,
     });

@@ -17,12 +17,14 @@ import { serviceAccount } from '../apiserver/admission/serviceAccount.js';
 import { defaultTolerationSeconds } from '../apiserver/admission/defaultTolerationSeconds.js';
 import { priority } from '../apiserver/admission/priority.js';
 import { resourceQuota } from '../apiserver/admission/resourceQuota.js';
-import { bootstrap } from '../apiserver/bootstrap.js';
+import { bootstrap, clusterDnsIp } from '../apiserver/bootstrap.js';
 import { Compactor } from '../apiserver/compactor.js';
 import { ensureServerToken, joinHandler } from '../apiserver/join.js';
 import { adminKubeconfig } from './kubeconfig.js';
 import { ApiClient } from '../client/api.js';
 import { startControllerManager } from '../controllers/manager.js';
+import { startServiceLB } from '../servicelb/controller.js';
+import { parsePool } from '../servicelb/pool.js';
 import { InformerFactory } from '../client/factory.js';
 import { LeaderElector } from '../client/leaderElection.js';
 import { startScheduler } from '../scheduler/index.js';
@@ -30,6 +32,7 @@ import { startSimulator } from '../simulator/index.js';
 import { startRegistry } from '../registry/server.js';
 import { containerdProblems } from '../kubelet/containerd.js';
 import type { Agent } from '../kubelet/agent.js';
+import type { IngressHandle } from '../ingress/index.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -38,6 +41,16 @@ export interface ServerOptions {
   datastoreEndpoint?: string;
   advertiseAddress?: string;
   disableAgent: boolean;
+  /** built-in components not to run (k3s' --disable): `servicelb`, `ingress` */
+  disable?: Set<string>;
+  /** servicelb pool mode: hand out LoadBalancer addresses from this pool (CIDR, a-b, comma list) */
+  serviceLbPool?: string;
+  /** the embedded ingress controller's ports (default 80, 443; 0 picks one) and listen address (default 0.0.0.0) */
+  ingressHttpPort?: number;
+  ingressHttpsPort?: number;
+  ingressBind?: string;
+  /** data-plane worker processes of the ingress (default: defaultWorkerCount(), half the CPUs; 0 = in this process) */
+  ingressWorkers?: number;
   logLevel: string;
   serviceCidr: string;
   clusterCidr: string;
@@ -50,10 +63,14 @@ export interface ServerOptions {
   /** serve the OCI registry on this port (0 picks one); off when undefined */
   registryPort?: number;
   registryBind?: string;
+  /** more names and addresses for the serving certificate (agents reach the server by them: a DNS name, a NAT address) */
+  tlsSan?: string[];
   /** this machine's node name when the agent runs (default: the hostname) */
   nodeName?: string;
   /** the agent's CNI bridge (default k8ts0) */
   cniBridge?: string;
+  /** the node DNS server's upstream resolvers; [] = none; undefined = the host's */
+  dnsUpstreams?: string[];
 }
 
 export function buildRegistry(): KindRegistry {
@@ -79,8 +96,10 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   const advertise = o.advertiseAddress ?? (o.bindAddress !== '0.0.0.0' && o.bindAddress !== '::' ? o.bindAddress : '127.0.0.1');
   const [svcBase] = o.serviceCidr.split('/');
   const serviceIp = svcBase.replace(/\.\d+$/, '.1');
+  const dnsServiceIp = clusterDnsIp(o.serviceCidr);
+  if (o.serviceLbPool) parsePool(o.serviceLbPool); // a bad pool fails here, not later on the leader
   const nodeName = (o.nodeName ?? hostname()).toLowerCase();
-  const pki = await ensurePki(dataDir, servingNames(hostname(), [...hostIps(), advertise], serviceIp), o.disableAgent ? {} : kubeletIdentity(nodeName));
+  const pki = await ensurePki(dataDir, servingNames(hostname(), [...hostIps(), advertise], serviceIp, o.tlsSan), o.disableAgent ? {} : kubeletIdentity(nodeName));
   const encryptor = Encryptor.fromFile(join(dataDir, 'encryption.json'));
   const registry = buildRegistry();
   const [pmin, pmax] = o.nodePortRange.split('-').map(Number);
@@ -100,7 +119,7 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   });
   await api.start();
   const port = api.port;
-  await bootstrap(api.store, registry, { advertiseIp: advertise, port, serviceIp });
+  await bootstrap(api.store, registry, { advertiseIp: advertise, port, serviceIp, dnsServiceIp, log: (msg) => log.warn(msg) });
   const compactor = new Compactor(datastore, log.child({ component: 'compactor' }));
   compactor.start();
   const host = o.bindAddress === '0.0.0.0' || o.bindAddress === '::' ? '127.0.0.1' : o.bindAddress;
@@ -111,18 +130,23 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   const schedClient = componentClient('kube-scheduler');
   // controllers and scheduler run on the leader only (several servers may share one etcd)
   let controllers: { stop(): void } | undefined;
+  let serviceLb: { stop(): void } | undefined;
   let scheduler: { stop(): void } | undefined;
   let schedFactory: InformerFactory | undefined;
   const cmElector = new LeaderElector(cmClient, {
     name: 'kube-controller-manager',
     onStartedLeading: async () => {
-      controllers = await startControllerManager(cmClient, log.child({ component: 'controller-manager' }), {
+      const cm = (controllers = await startControllerManager(cmClient, log.child({ component: 'controller-manager' }), {
         nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodSeconds * 1000,
         clusterCidr: o.clusterCidr,
         nodeCidrMaskSize: 24,
-      });
+      }));
+      // LoadBalancer status, on the controllers' shared informers
+      if (!o.disable?.has('servicelb')) serviceLb = startServiceLB(cm.factory, cmClient, log.child({ component: 'servicelb' }), { pool: o.serviceLbPool });
     },
     onStoppedLeading: () => {
+      serviceLb?.stop();
+      serviceLb = undefined;
       controllers?.stop();
       controllers = undefined;
     },
@@ -166,6 +190,21 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   // the agent starts in the background: it needs the controllers (node IPAM) to get its podCIDR
   let agent: Agent | undefined;
   const agentAbort = new AbortController();
+  // the ingress controller runs where this machine is a node (k3s' Traefik), in the background like the agent
+  let ingress: IngressHandle | undefined;
+  const ingressClient = agentClient && !o.disable?.has('ingress') ? componentClient('k8ts-ingress') : undefined;
+  const ingressStart = ingressClient
+    ? import('../ingress/index.js')
+        .then(({ startIngress, defaultWorkerCount }) => startIngress({ api: ingressClient, log: log.child({ component: 'ingress' }), nodeName, httpPort: o.ingressHttpPort ?? 80, httpsPort: o.ingressHttpsPort ?? 443, bind: o.ingressBind, metrics: api.metrics, workers: o.ingressWorkers ?? defaultWorkerCount() }))
+        .then(
+          (h) => {
+            ingress = h;
+            const shown = !o.ingressBind || o.ingressBind === '0.0.0.0' ? '127.0.0.1' : o.ingressBind;
+            if (h.httpPort !== undefined || h.httpsPort !== undefined) process.stderr.write(`ingress listening on http ${shown}:${h.httpPort ?? 'off'} https ${shown}:${h.httpsPort ?? 'off'}\n`);
+          },
+          (e) => log.error({ err: (e as Error).message }, 'ingress controller failed to start'),
+        )
+    : Promise.resolve();
   const agentStart = runAgent
     ? import('../kubelet/agent.js')
         .then(({ startAgent }) =>
@@ -180,7 +219,9 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
             controlPlane: true,
             bridge: o.cniBridge,
             serviceCidr: o.serviceCidr,
-            clusterDNS: serviceIp.replace(/\.1$/, '.10'),
+            clusterCidr: o.clusterCidr,
+            dnsUpstreams: o.dnsUpstreams,
+            clusterDNS: dnsServiceIp,
             signal: agentAbort.signal,
           }),
         )
@@ -203,6 +244,9 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
     api,
     async stop() {
       if (!agent) agentAbort.abort(); // still starting (e.g. waiting for its podCIDR)
+      await ingressStart;
+      await ingress?.stop();
+      ingressClient?.close();
       await agentStart;
       await agent?.stop();
       await agentSim?.stop();
@@ -210,8 +254,7 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
       await imageRegistry?.stop();
       await simulator?.stop();
       simClient?.close();
-      cmElector.stop();
-      schedElector.stop();
+      await Promise.all([cmElector.stop(), schedElector.stop()]);
       cmClient.close();
       schedClient.close();
       compactor.stop();

@@ -38,12 +38,19 @@ export class LeaderElector {
     void this.tick();
   }
 
-  stop(): void {
+  /** Stops; a leader also releases its Lease (client-go's ReleaseOnCancel), so a restarted or other server takes over at once instead of after leaseDuration. */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.leading) {
-      this.leading = false;
-      this.o.onStoppedLeading();
+    if (!this.leading) return;
+    this.leading = false;
+    this.o.onStoppedLeading();
+    try {
+      const lease: KubeObject = await this.api.request('GET', this.path(this.o.name));
+      if (lease.spec?.holderIdentity !== this.identity) return;
+      await this.api.request('PUT', this.path(this.o.name), { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime() } });
+    } catch {
+      // unreachable API or a conflict: the Lease simply expires
     }
   }
 

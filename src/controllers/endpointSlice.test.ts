@@ -72,4 +72,17 @@ describe('endpoints from pods', () => {
     const node = { metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'z1' } } } as any;
     assert.equal(podToEndpoint(svc() as any, pod('a', true) as any, node)!.zone, 'z1');
   });
+  it('publishNotReadyAddresses forces ready but not serving; nodeName and hostname (subdomain = service)', () => {
+    const nr = pod('nr', false) as any;
+    assert.deepEqual(podToEndpoint(svc({ publishNotReadyAddresses: true }) as any, nr, undefined)!.conditions, { ready: true, serving: false, terminating: false });
+    assert.equal(podToEndpoint(svc() as any, nr, undefined)!.nodeName, 'n1');
+    const named = (subdomain: string) => {
+      const p = pod('h', true) as any;
+      Object.assign(p.spec, { hostname: 'web-0', subdomain });
+      return p;
+    };
+    const s = svc() as any;
+    assert.equal(podToEndpoint(s, named(s.metadata.name), undefined)!.hostname, 'web-0');
+    assert.equal(podToEndpoint(s, named('other'), undefined)!.hostname, undefined);
+  });
 });

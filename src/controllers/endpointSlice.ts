@@ -49,7 +49,8 @@ export function podToEndpoint(svc: Service, pod: Pod, node: Node | undefined): E
   if (!ip) return undefined;
   const publish = !!svc.spec?.publishNotReadyAddresses;
   const terminating = !!pod.metadata?.deletionTimestamp;
-  const serving = publish || isPodReady(pod);
+  // serving is the pod's own readiness; publishNotReadyAddresses only forces "ready"
+  const serving = isPodReady(pod);
   // "ready" is never true for a terminating pod, unless not-ready addresses are published
   const ready = publish || (serving && !terminating);
   const ep: Endpoint = { addresses: [ip], conditions: { ready, serving, terminating } };

@@ -4,9 +4,9 @@
 // 1-second relist of the runtime's containers (upstream's PLEG) wakes the
 // worker of a pod whose container changed state. Stopping the agent leaves the
 // containers running: the next start adopts them (same containerID).
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/kind.js';
 import { type ApiClient, isNotFound } from '../client/api.js';
@@ -14,7 +14,8 @@ import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { ResourceClient } from '../client/resource.js';
 import { ref } from '../client/resources.js';
-import { cniConfDir, cniIpamDir, writeCniConfig } from './cni.js';
+import { startNodeRoutes } from '../proxy/nodeRoutes.js';
+import { cniConfDir, cniIpamDir, DEFAULT_BRIDGE, ensureBridge, gatewayOf, writeCniConfig } from './cni.js';
 import { startContainerd, type Containerd } from './containerd.js';
 import { CriClient } from './cri/client.js';
 import { serviceEnv } from './env.js';
@@ -26,6 +27,11 @@ import { PodProbeHooks } from './probeHooks.js';
 import { podVolumeObjects } from './volumes.js';
 import { selfSignedServingCert, startKubeletServer } from './server.js';
 import { KubeletMetrics, StatsProvider } from './stats.js';
+import { startServiceNetwork } from './serviceNetwork.js';
+import { ensureServiceRoute, serviceSinkName } from './serviceRoute.js';
+
+export const DEFAULT_CLUSTER_CIDR = '10.42.0.0/16';
+export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
 
 export interface AgentOptions {
   api: ApiClient;
@@ -34,14 +40,20 @@ export interface AgentOptions {
   log: Logger;
   /** k8ts's registry port: containerd pulls localhost:<port>/… over plain HTTP */
   registryPort?: number;
+  /** on a node away from the server: pull localhost:<registryPort>/… from this `host:port` (the server's registry) */
+  registryMirror?: string;
   /** label the Node node-role.kubernetes.io/control-plane */
   controlPlane?: boolean;
   /** CNI bridge name (default k8ts0) */
   bridge?: string;
   /** the node's address (default: the host's primary IPv4) */
   hostIP?: string;
-  /** an `unreachable` route keeps Service VIPs from ever leaving the machine */
+  /** Service VIPs (default 10.43.0.0/16); a route to a sink keeps them from ever leaving the machine */
   serviceCidr?: string;
+  /** the cluster's pod network (default 10.42.0.0/16): the proxy masquerades what leaves it */
+  clusterCidr?: string;
+  /** resolvers the node's DNS server forwards other names to ("host[:port]"); [] = none; default: the host's */
+  dnsUpstreams?: string[];
   clusterDNS?: string;
   kubeletPort?: number;
   /** probes and lifecycle hooks (default: probeHooks.ts over CRI ExecSync and the pod IP) */
@@ -63,24 +75,11 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-/** Adds `unreachable CIDR` unless a route for it exists; returns whether we added it. */
-function ensureUnreachableRoute(cidr: string, log: Logger): boolean {
-  try {
-    const have = execFileSync('ip', ['route', 'show', cidr], { encoding: 'utf8' }).trim();
-    if (have) return false;
-    execFileSync('ip', ['route', 'add', 'unreachable', cidr], { stdio: 'ignore' });
-    return true;
-  } catch (e) {
-    log.warn({ cidr, err: (e as Error).message }, 'cannot add an unreachable route for the service CIDR');
-    return false;
-  }
-}
-
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const { api, log, nodeName } = o;
   const t0 = Date.now();
   const hostIP = o.hostIP ?? primaryIPv4();
-  const containerd = await startContainerd({ dataDir: o.dataDir, log: log.child({ component: 'containerd' }), registryPort: o.registryPort, bridge: o.bridge });
+  const containerd = await startContainerd({ dataDir: o.dataDir, log: log.child({ component: 'containerd' }), registryPort: o.registryPort, registryMirror: o.registryMirror, bridge: o.bridge });
   const cri = new CriClient(containerd.socket, { timeoutMs: 120_000 });
   const stops: (() => unknown)[] = [];
   let stopped = false;
@@ -107,7 +106,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       port: o.kubeletPort ?? 10250,
       // a fixed default port may be taken (several servers on one machine): then any free port
       fallbackToFreePort: o.kubeletPort === undefined,
-      bindAddress: hostIP.startsWith('127.') ? '127.0.0.1' : '0.0.0.0',
+      // an explicit node IP (`k8ts agent --node-ip`) is where the apiserver dials: listen there only
+      bindAddress: hostIP.startsWith('127.') ? '127.0.0.1' : o.hostIP ?? '0.0.0.0',
       tls: { ca: api.config.ca ?? '', ...(await selfSignedServingCert(nodeName, [hostIP])) },
       apiClientForAuthz: api,
       nodeName,
@@ -123,10 +123,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
     const podCIDR = await nodeStatus.waitForPodCIDR(o.podCidrTimeoutMs);
     if (o.signal?.aborted) throw new Error('agent start aborted');
-    writeCniConfig({ confDir: cniConfDir(o.dataDir), ipamDataDir: cniIpamDir(o.dataDir), podCIDR, bridge: o.bridge });
-    if (o.serviceCidr && ensureUnreachableRoute(o.serviceCidr, log)) {
-      stops.push(() => execFileSync('ip', ['route', 'del', 'unreachable', o.serviceCidr!], { stdio: 'ignore' }));
-    }
+    // the bridge exists before the first pod: the node's DNS server listens on its gateway address
+    const bridge = o.bridge ?? DEFAULT_BRIDGE;
+    await ensureBridge(bridge, podCIDR);
+    writeCniConfig({ confDir: cniConfDir(o.dataDir), ipamDataDir: cniIpamDir(o.dataDir), podCIDR, bridge });
+    // Service VIPs never leave the machine: the service CIDR routes to a sink (serviceRoute.ts)
+    const serviceRoute = await ensureServiceRoute(o.serviceCidr ?? DEFAULT_SERVICE_CIDR, serviceSinkName(nodeName, bridge), log);
+    if (serviceRoute) stops.push(() => serviceRoute.remove());
     // containerd notices the conflist by watching its dir: wait (bounded) for NetworkReady
     for (let i = 0; i < 100; i++) {
       const st = await cri.status().catch(() => undefined);
@@ -152,9 +155,39 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     };
     const images = new ImageManager(cri, log, event, envSources.secret);
 
-    const services = new Informer(new ResourceClient(api, ref('', 'services')));
-    await services.start();
-    stops.push(() => services.stop());
+    // Services and EndpointSlices (all namespaces): pod env, and shared by the proxy and the DNS server
+    const services = new Informer<Service & KubeObject>(new ResourceClient(api, ref('', 'services')));
+    const endpointSlices = new Informer<EndpointSlice & KubeObject>(new ResourceClient(api, ref('discovery.k8s.io', 'endpointslices')));
+    await Promise.all([services.start(), endpointSlices.start()]);
+    stops.push(() => {
+      services.stop();
+      endpointSlices.stop();
+    });
+    // the Service network before the pods: kube-proxy rules, and this node's cluster DNS on the bridge gateway
+    const serviceNetwork = await startServiceNetwork({
+      api,
+      nodeName,
+      bridge,
+      gateway: gatewayOf(podCIDR),
+      nodeIPs: [hostIP],
+      clusterCidr: o.clusterCidr ?? DEFAULT_CLUSTER_CIDR,
+      serviceCidr: o.serviceCidr ?? DEFAULT_SERVICE_CIDR,
+      dnsUpstreams: o.dnsUpstreams,
+      services,
+      endpointSlices,
+      log,
+      metrics: metrics.registry,
+    });
+    stops.push(() => serviceNetwork.stop());
+    // host-gw: routes to the other nodes' podCIDRs via their InternalIPs (src/proxy/nodeRoutes.ts)
+    const nodeInformer = new Informer<Node & KubeObject>(new ResourceClient(api, ref('', 'nodes')));
+    await nodeInformer.start();
+    const nodeRoutes = await startNodeRoutes({ nodes: nodeInformer, nodeName, log: log.child({ component: 'node-routes' }) });
+    stops.push(async () => {
+      nodeInformer.stop();
+      await nodeRoutes.stop();
+    });
+
     const svcEnv = (ns: string) => {
       const list = services.list(ns);
       const master = services.get('default/kubernetes');

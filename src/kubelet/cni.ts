@@ -1,9 +1,13 @@
 // The node's pod network: one CNI conflist (bridge + host-local IPAM on the
 // node's podCIDR, then portmap for hostPorts) in the data dir, read by our
 // containerd. containerd itself sets up `lo` in each pod with the `loopback`
-// plugin, which must be in the same bin dir.
+// plugin, which must be in the same bin dir. The agent creates the bridge
+// itself (ensureBridge) before the first pod, so the node's DNS server can
+// listen on the gateway address; the bridge plugin adopts it.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export const CNI_BIN_DIR = '/usr/lib/cni';
 export const DEFAULT_BRIDGE = 'k8ts0';
@@ -61,7 +65,8 @@ export function cniConflist(o: CniOptions): object {
         type: 'bridge',
         bridge,
         isGateway: true, // the bridge gets the CIDR's .1 and is the pods' gateway
-        ipMasq: true, // traffic leaving the pod CIDR is SNAT'ed to the node
+        // no SNAT here: the proxy masquerades traffic leaving the cluster CIDR (pod-to-pod across nodes keeps its source)
+        ipMasq: false,
         hairpinMode: true, // a pod can reach itself through a Service VIP
         ...(o.mtu ? { mtu: o.mtu } : {}),
         ipam: {
@@ -92,4 +97,43 @@ export function writeCniConfig(o: CniOptions): string {
   const path = join(o.confDir, '10-k8ts.conflist');
   writeFileSync(path, JSON.stringify(cniConflist(o), null, 2) + '\n');
   return path;
+}
+
+const run = promisify(execFile);
+
+/** The prefix length of a CIDR ("10.42.3.0/24" → 24). */
+export function prefixOf(cidr: string): number {
+  return Number(cidr.split('/')[1]);
+}
+
+/**
+ * Creates the pod bridge (when missing) with the gateway address of podCIDR and
+ * brings it up; the CNI bridge plugin then finds it as it would have made it.
+ * Returns whether the bridge was created here. An existing bridge keeps its
+ * other addresses (the plugin refuses a second address in the same subnet, so
+ * the gateway must be the one it would pick).
+ */
+export async function ensureBridge(bridge: string, podCIDR: string): Promise<boolean> {
+  if (bridge.length > 15) throw new Error(`bridge name ${bridge} is longer than 15 characters`);
+  const gw = gatewayOf(podCIDR);
+  const ip = (args: string[]) => run('ip', args, { encoding: 'utf8' });
+  let created = false;
+  const shown = await ip(['-o', '-4', 'addr', 'show', 'dev', bridge]).catch(() => undefined);
+  if (shown === undefined) {
+    try {
+      await ip(['link', 'add', 'name', bridge, 'type', 'bridge']);
+      created = true;
+    } catch (e) {
+      // made at the same moment by someone else (containerd's CNI call): fine when it is there now
+      if ((await ip(['link', 'show', 'dev', bridge]).catch(() => undefined)) === undefined) throw e;
+    }
+  }
+  const addrs = shown?.stdout ?? '';
+  if (!new RegExp(`inet ${gw.replace(/\./g, '\\.')}/`).test(addrs)) {
+    await ip(['addr', 'add', `${gw}/${prefixOf(podCIDR)}`, 'dev', bridge]).catch((e: Error & { stderr?: string }) => {
+      if (!/exists/i.test(e.stderr ?? e.message)) throw e;
+    });
+  }
+  await ip(['link', 'set', 'dev', bridge, 'up']);
+  return created;
 }

@@ -56,6 +56,11 @@ test('registry hosts: plain HTTP for each host', () => {
     const h = readFileSync(join(dir, 'certs.d', 'localhost:5000', 'hosts.toml'), 'utf8');
     assert.match(h, /^server = "http:\/\/localhost:5000"$/m);
     assert.match(h, /^\[host\."http:\/\/localhost:5000"\]$/m);
+    // a node away from the server pulls "127.0.0.1:5000/…" from the server's address
+    writeRegistryHosts(join(dir, 'certs.d'), ['127.0.0.1:5000'], { '127.0.0.1:5000': '192.168.7.1:5000' });
+    const m = readFileSync(join(dir, 'certs.d', '127.0.0.1:5000', 'hosts.toml'), 'utf8');
+    assert.match(m, /^server = "http:\/\/127\.0\.0\.1:5000"$/m);
+    assert.match(m, /^\[host\."http:\/\/192\.168\.7\.1:5000"\]$/m);
     writeRegistryHosts(join(dir, 'certs.d'), []); // replaced, not merged
     assert.deepEqual(readdirSync(join(dir, 'certs.d')), []);
   } finally {

@@ -22,6 +22,9 @@ export interface ContainerdOptions {
   registryPort?: number;
   /** More `host:port` registries to reach over plain HTTP. */
   insecureRegistries?: string[];
+  /** On a node away from the server: `localhost:<registryPort>` and `127.0.0.1:<registryPort>`
+   *  are pulled from this `host:port` instead (the server's registry, over plain HTTP). */
+  registryMirror?: string;
   /** The pod sandbox image (must be present locally; see sandboxImage.ts). */
   sandboxImage?: string;
   binary?: string;
@@ -203,14 +206,16 @@ ${cri}.registry]
 `;
 }
 
-/** hosts.toml for each plain-HTTP registry (containerd's certs.d layout). */
-export function writeRegistryHosts(configPath: string, hosts: string[]): void {
+/** hosts.toml for each plain-HTTP registry (containerd's certs.d layout); a host
+ *  with an entry in MIRRORS (`host:port` → `host:port`) is pulled from the mirror. */
+export function writeRegistryHosts(configPath: string, hosts: string[], mirrors: Record<string, string> = {}): void {
   rmSync(configPath, { recursive: true, force: true });
   mkdirSync(configPath, { recursive: true });
   for (const host of hosts) {
     const d = join(configPath, host);
     mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, 'hosts.toml'), `server = ${q(`http://${host}`)}\n\n[host.${q(`http://${host}`)}]\n  capabilities = ["pull", "resolve", "push"]\n  skip_verify = true\n`);
+    const via = mirrors[host] ?? host;
+    writeFileSync(join(d, 'hosts.toml'), `server = ${q(`http://${host}`)}\n\n[host.${q(`http://${via}`)}]\n  capabilities = ["pull", "resolve", "push"]\n  skip_verify = true\n`);
   }
 }
 
@@ -286,7 +291,8 @@ export async function startContainerd(opts: ContainerdOptions): Promise<Containe
   const snapshotter = opts.snapshotter ?? (overlayWorks(join(dir, 'root')) ? 'overlayfs' : 'native');
   const registryConfigPath = join(dir, 'certs.d');
   const hosts = [...(opts.registryPort ? [`localhost:${opts.registryPort}`, `127.0.0.1:${opts.registryPort}`] : []), ...(opts.insecureRegistries ?? [])];
-  writeRegistryHosts(registryConfigPath, hosts);
+  const own = opts.registryPort ? [`localhost:${opts.registryPort}`, `127.0.0.1:${opts.registryPort}`] : [];
+  writeRegistryHosts(registryConfigPath, hosts, opts.registryMirror ? Object.fromEntries(own.map((h) => [h, opts.registryMirror!])) : {});
   const confDir = cniConfDir(opts.dataDir);
   mkdirSync(confDir, { recursive: true });
   if (opts.podCIDR) writeCniConfig({ confDir, ipamDataDir: cniIpamDir(opts.dataDir), podCIDR: opts.podCIDR, bridge: opts.bridge });

@@ -42,18 +42,19 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: N
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    p.stdin.on('error', () => undefined); // the command may exit before reading its input (EPIPE)
     p.stdin.end(opts.input ?? '');
   });
 }
 
-export async function startServer(opts: { datastoreEndpoint?: string; args?: string[]; dataDir?: string; /** run the node agent (omit --disable-agent) */ agent?: boolean } = {}): Promise<TestServer> {
+export async function startServer(opts: { datastoreEndpoint?: string; args?: string[]; dataDir?: string; /** run the node agent (omit --disable-agent) */ agent?: boolean; /** listen on this address instead of 127.0.0.1 (e.g. a bridge the test made for netns nodes) */ host?: string } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'k8ts-e2e-'));
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   let proc!: ChildProcess;
   let log = '';
   let port = 0;
   const launch = async () => {
-    const args = [cli, 'server', '--data-dir', dataDir, '--port', String(port), '--bind-address', '127.0.0.1', ...(opts.agent ? [] : ['--disable-agent']), '--log-level', 'warn', ...(opts.args ?? [])];
+    const args = [cli, 'server', '--data-dir', dataDir, '--port', String(port), '--bind-address', opts.host ?? '127.0.0.1', ...(opts.agent ? ['--dns-upstream', 'none', '--ingress-http-port', '0', '--ingress-https-port', '0', '--ingress-bind', '127.0.0.1'] : ['--disable-agent']), '--log-level', 'warn', ...(opts.args ?? [])];
     if (opts.datastoreEndpoint) args.push('--datastore-endpoint', opts.datastoreEndpoint);
     proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (log += d));
@@ -84,7 +85,7 @@ export async function startServer(opts: { datastoreEndpoint?: string; args?: str
       return port;
     },
     get url() {
-      return `https://127.0.0.1:${port}`;
+      return `https://${opts.host ?? '127.0.0.1'}:${port}`;
     },
     get proc() {
       return proc;

@@ -87,6 +87,29 @@ function externallyAccessible(spec: any): boolean {
   return spec?.type === 'LoadBalancer' || spec?.type === 'NodePort' || (spec?.type === 'ClusterIP' && (spec.externalIPs?.length ?? 0) > 0);
 }
 
+/**
+ * A type change wipes what only the old type used, when the client left it as it
+ * was (upstream does the same): node ports, health check port, LB-only fields,
+ * externalTrafficPolicy, and the load balancer status.
+ */
+function dropTypeDependentFields(obj: KubeObject, old: KubeObject): void {
+  const spec = obj.spec;
+  const os = old.spec ?? {};
+  const usesNodePorts = (t: string) => t === 'NodePort' || t === 'LoadBalancer';
+  if (usesNodePorts(os.type) && !usesNodePorts(spec.type)) {
+    const oldPorts = new Set((os.ports ?? []).map((p: any) => p?.nodePort).filter(Boolean));
+    if ((spec.ports ?? []).every((p: any) => !p?.nodePort || oldPorts.has(p.nodePort))) for (const p of spec.ports ?? []) if (p) delete p.nodePort;
+  }
+  const needsHc = (x: any) => x?.type === 'LoadBalancer' && x?.externalTrafficPolicy === 'Local';
+  if (needsHc(os) && !needsHc(spec) && spec.healthCheckNodePort === os.healthCheckNodePort) delete spec.healthCheckNodePort;
+  if (os.type === 'LoadBalancer' && spec.type !== 'LoadBalancer') {
+    if (spec.allocateLoadBalancerNodePorts != null && spec.allocateLoadBalancerNodePorts === os.allocateLoadBalancerNodePorts) delete spec.allocateLoadBalancerNodePorts;
+    if ((spec.loadBalancerClass ?? null) === (os.loadBalancerClass ?? null)) delete spec.loadBalancerClass;
+  }
+  if (externallyAccessible(os) && !externallyAccessible(spec) && spec.externalTrafficPolicy === os.externalTrafficPolicy) delete spec.externalTrafficPolicy;
+  if (spec.type !== 'LoadBalancer' && obj.status?.loadBalancer) obj.status.loadBalancer = {};
+}
+
 function validateService(obj: KubeObject, old?: KubeObject): Errs {
   const errs: Errs = [];
   const spec = obj.spec ?? {};
@@ -149,6 +172,14 @@ function validateService(obj: KubeObject, old?: KubeObject): Errs {
   if (spec.healthCheckNodePort && !(spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local')) {
     errs.push(field.invalid('spec.healthCheckNodePort', spec.healthCheckNodePort, 'may only be set when `type` is \'LoadBalancer\' and `externalTrafficPolicy` is \'Local\''));
   }
+  if (spec.loadBalancerClass != null) {
+    if (spec.type !== 'LoadBalancer') errs.push(field.forbidden('spec.loadBalancerClass', 'may only be used when `type` is \'LoadBalancer\''));
+    else errs.push(...isQualifiedName(String(spec.loadBalancerClass)).map((m) => field.invalid('spec.loadBalancerClass', spec.loadBalancerClass, m)));
+  }
+  if (spec.loadBalancerIP && !isValidIP(spec.loadBalancerIP)) errs.push(field.invalid('spec.loadBalancerIP', spec.loadBalancerIP, 'must be a valid IP address'));
+  if (old?.spec?.type === 'LoadBalancer' && spec.type === 'LoadBalancer' && (old.spec.loadBalancerClass ?? null) !== (spec.loadBalancerClass ?? null)) {
+    errs.push(field.invalid('spec.loadBalancerClass', spec.loadBalancerClass ?? null, 'may not change once set'));
+  }
   if (old) {
     const oldIP = old.spec?.clusterIP;
     if (oldIP && spec.type !== 'ExternalName' && old.spec?.type !== 'ExternalName' && spec.clusterIP !== oldIP) {
@@ -204,6 +235,7 @@ export const services: KindDefinition = {
       }
       if (!spec.healthCheckNodePort && os.healthCheckNodePort && spec.externalTrafficPolicy === 'Local') spec.healthCheckNodePort = os.healthCheckNodePort;
     }
+    dropTypeDependentFields(obj, old);
   },
   validate: validateService,
 };

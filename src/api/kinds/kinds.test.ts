@@ -181,6 +181,28 @@ test('bare service defaults match upstream', () => {
   assert.equal(np.spec.allocateLoadBalancerNodePorts, true);
 });
 
+test('service type change LoadBalancer → ClusterIP drops LB-only fields and status; loadBalancerClass rules', () => {
+  const d = def('', 'v1', 'services');
+  const old = create(d, { metadata: { name: 's' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, nodePort: 30080 }] } });
+  old.status = { loadBalancer: { ingress: [{ ip: '10.45.0.1', ipMode: 'VIP' }] } };
+  const next = structuredClone(old);
+  next.spec.type = 'ClusterIP';
+  d.defaults!(next);
+  d.prepareForUpdate!(next, old);
+  assert.equal(next.spec.ports[0].nodePort, undefined);
+  assert.equal(next.spec.externalTrafficPolicy, undefined);
+  assert.equal(next.spec.allocateLoadBalancerNodePorts, undefined);
+  assert.deepEqual(next.status, { loadBalancer: {} });
+  assert.deepEqual(paths(d, next, old), []);
+  // a class only on LoadBalancers, and fixed once set
+  const classed = structuredClone(old);
+  classed.spec.loadBalancerClass = 'example.com/lb';
+  assert.deepEqual(paths(d, classed), []);
+  assert.deepEqual(paths(d, classed, old), ['spec.loadBalancerClass']);
+  assert.deepEqual(paths(d, { ...next, spec: { ...next.spec, loadBalancerClass: 'example.com/lb' } }), ['spec.loadBalancerClass']);
+  assert.deepEqual(paths(d, { ...old, spec: { ...old.spec, loadBalancerIP: 'nope' } }), ['spec.loadBalancerIP']);
+});
+
 test('bare job defaults and generated selector', () => {
   const job = create(def('batch', 'v1', 'jobs'), {
     metadata: { name: 'pi', namespace: 'default', uid: 'u-1' },

@@ -1,0 +1,135 @@
+// The embedded ingress controller as `k8ts server` runs it (like Traefik in k3s):
+// the controller, the data plane, and two listeners — HTTP, and HTTPS with SNI
+// certificates, HTTP/2 and HTTP/1.1 (ALPN). The data plane runs in N worker
+// processes sharing the listeners (workers.ts), or in this process when N = 0.
+// A port that cannot be opened is logged; the rest of the server keeps running.
+import pino, { type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ApiClient } from '../client/api.js';
+import { CertificateStore, fallbackCertificate } from './certificates.js';
+import { IngressController } from './controller.js';
+import { DataPlane } from './proxy.js';
+import { IngressMetrics } from './metrics.js';
+import { createListeners, listen } from './listeners.js';
+import { DataPlaneWorkers, type ListenResult } from './workers.js';
+
+export { defaultWorkerCount } from './workers.js';
+
+export interface IngressOptions {
+  api: ApiClient;
+  log: Logger;
+  /** access log (one info line per request); default: a child of log */
+  accessLog?: Logger;
+  nodeName: string;
+  httpPort: number;
+  httpsPort: number;
+  /** listen address; default 0.0.0.0 */
+  bind?: string;
+  /** where the ingress_* metrics go (the apiserver's /metrics registry in `k8ts server`) */
+  metrics?: Registry;
+  /** data-plane worker processes (default 0: in this process; `k8ts server` passes defaultWorkerCount()) */
+  workers?: number;
+}
+
+export interface IngressHandle {
+  httpPort?: number;
+  httpsPort?: number;
+  controller: IngressController;
+  /** the in-process data plane (with workers: the state they are sent) */
+  dataPlane: DataPlane;
+  workers?: DataPlaneWorkers;
+  stop(): Promise<void>;
+}
+
+function reportListenErrors(o: IngressOptions, bind: string, r: ListenResult): void {
+  if (r.httpError) {
+    o.log.error({ port: o.httpPort, err: r.httpError }, 'ingress cannot listen for HTTP (use --ingress-http-port N, or --disable ingress)');
+    process.stderr.write(`error: the ingress cannot listen on ${bind}:${o.httpPort}: ${r.httpError} (use --ingress-http-port N, or --disable ingress)\n`);
+  }
+  if (r.httpsError) {
+    o.log.error({ port: o.httpsPort, err: r.httpsError }, 'ingress cannot listen for HTTPS (use --ingress-https-port N, or --disable ingress)');
+    process.stderr.write(`error: the ingress cannot listen on ${bind}:${o.httpsPort}: ${r.httpsError} (use --ingress-https-port N, or --disable ingress)\n`);
+  }
+}
+
+async function startWithWorkers(o: IngressOptions, bind: string, count: number): Promise<IngressHandle> {
+  const fallback = await fallbackCertificate();
+  const certs = new CertificateStore(fallback);
+  // the controller's state holder; it serves nothing, the workers do
+  const dataPlane = new DataPlane({ httpsPort: () => o.httpsPort });
+  const workers = new DataPlaneWorkers({
+    count,
+    log: o.log,
+    init: { fallback, httpPort: o.httpPort, httpsPort: o.httpsPort, bind, logLevel: o.log.level, accessLog: o.log.isLevelEnabled('info') },
+  });
+  if (o.metrics) new IngressMetrics(o.metrics, () => workers.collect());
+  const controller: IngressController = new IngressController({
+    api: o.api,
+    log: o.log,
+    nodeName: o.nodeName,
+    dataPlane,
+    certs,
+    onSync: () => workers.publish({ version: controller.routesVersion, ingresses: controller.ours, defaultHttpBackend: controller.defaultBackendKey, secrets: controller.tlsSecrets() }, dataPlane.upstreams),
+  });
+  await controller.start();
+  const r = await workers.start();
+  reportListenErrors(o, bind, r);
+  return {
+    httpPort: r.httpPort,
+    httpsPort: r.httpsPort,
+    controller,
+    dataPlane,
+    workers,
+    async stop() {
+      controller.stop();
+      await workers.stop();
+    },
+  };
+}
+
+export async function startIngress(o: IngressOptions): Promise<IngressHandle> {
+  const bind = o.bind ?? '0.0.0.0';
+  if (o.workers) return startWithWorkers(o, bind, o.workers);
+  const certs = new CertificateStore(await fallbackCertificate());
+  // access lines go through their own buffered, asynchronous stream: a synchronous write per request would halve throughput
+  const accessStream = o.accessLog ? undefined : pino.destination({ dest: 2, sync: false, minLength: 4096 });
+  const accessLog = o.accessLog ?? pino({ level: o.log.level, base: { component: 'ingress-access' } }, accessStream!);
+  let httpsPort = o.httpsPort;
+  const dataPlane = new DataPlane({
+    log: o.log,
+    accessLog,
+    metrics: o.metrics ? new IngressMetrics(o.metrics) : undefined,
+    httpsPort: () => httpsPort,
+  });
+  const controller = new IngressController({ api: o.api, log: o.log, nodeName: o.nodeName, dataPlane, certs });
+  await controller.start();
+
+  const { plain, secure, close } = createListeners(dataPlane, certs);
+  const handle: IngressHandle = {
+    controller,
+    dataPlane,
+    async stop() {
+      controller.stop();
+      await close();
+      dataPlane.close();
+      try {
+        accessStream?.flushSync();
+      } catch {
+        /* not open yet */
+      }
+    },
+  };
+  try {
+    handle.httpPort = await listen(plain, o.httpPort, bind);
+  } catch (e) {
+    o.log.error({ port: o.httpPort, err: (e as Error).message }, 'ingress cannot listen for HTTP (use --ingress-http-port N, or --disable ingress)');
+    process.stderr.write(`error: the ingress cannot listen on ${bind}:${o.httpPort}: ${(e as Error).message} (use --ingress-http-port N, or --disable ingress)\n`);
+  }
+  try {
+    handle.httpsPort = httpsPort = await listen(secure, o.httpsPort, bind);
+  } catch (e) {
+    o.log.error({ port: o.httpsPort, err: (e as Error).message }, 'ingress cannot listen for HTTPS (use --ingress-https-port N, or --disable ingress)');
+    process.stderr.write(`error: the ingress cannot listen on ${bind}:${o.httpsPort}: ${(e as Error).message} (use --ingress-https-port N, or --disable ingress)\n`);
+  }
+  return handle;
+}
