@@ -17,6 +17,7 @@ import { serviceAccount } from '../apiserver/admission/serviceAccount.js';
 import { defaultTolerationSeconds } from '../apiserver/admission/defaultTolerationSeconds.js';
 import { priority } from '../apiserver/admission/priority.js';
 import { resourceQuota } from '../apiserver/admission/resourceQuota.js';
+import { defaultIngressClass } from '../apiserver/admission/defaultIngressClass.js';
 import { bootstrap, clusterDnsIp } from '../apiserver/bootstrap.js';
 import { Compactor } from '../apiserver/compactor.js';
 import { ensureServerToken, joinHandler } from '../apiserver/join.js';
@@ -115,7 +116,7 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
     port: o.port,
     bindAddress: o.bindAddress,
     advertiseAddress: `${advertise}:${o.port}`,
-    admission: (store, cache) => [namespaceLifecycle(store, cache, registry), serviceAccount(store, cache, registry), serviceAllocation(cache, { serviceCidr: o.serviceCidr, nodePortMin: pmin, nodePortMax: pmax }), defaultTolerationSeconds({ notReadySeconds: o.defaultNotReadyTolerationSeconds, unreachableSeconds: o.defaultUnreachableTolerationSeconds }), priority(store, cache, registry), resourceQuota(store, cache, registry)],
+    admission: (store, cache) => [namespaceLifecycle(store, cache, registry), serviceAccount(store, cache, registry), serviceAllocation(cache, { serviceCidr: o.serviceCidr, nodePortMin: pmin, nodePortMax: pmax }), defaultTolerationSeconds({ notReadySeconds: o.defaultNotReadyTolerationSeconds, unreachableSeconds: o.defaultUnreachableTolerationSeconds }), priority(store, cache, registry), defaultIngressClass(store, cache, registry), resourceQuota(store, cache, registry)],
   });
   await api.start();
   const port = api.port;

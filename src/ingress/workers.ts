@@ -87,7 +87,17 @@ export class DataPlaneWorkers {
     if (!cluster.isPrimary) throw new Error('ingress workers can only be started by a primary process');
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: workerFile, args: [], serialization: 'advanced' });
-    const listened = new Promise<ListenResult>((resolve) => (this.firstListen = resolve));
+    const listened = new Promise<ListenResult>((resolve) => {
+      // a worker that cannot start must not hang the server's start (or its stop, which waits for the start)
+      const timer = setTimeout(() => {
+        this.firstListen = undefined;
+        resolve({ httpError: 'no ingress worker started within 30 s', httpsError: 'no ingress worker started within 30 s' });
+      }, 30_000);
+      this.firstListen = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+    });
     for (let i = 0; i < this.o.count; i++) this.fork(i);
     return listened;
   }

@@ -158,7 +158,7 @@ spec:
       return /127\.0\.0\.1/.test(out) ? out : undefined;
     }, 10_000, 'ingress ADDRESS');
     assert.match(line, /^NAME\s+CLASS\s+HOSTS\s+ADDRESS\s+PORTS\s+AGE/);
-    assert.match(line, /fanout\s+<none>\s+myapp\.com\s+127\.0\.0\.1\s+80\s/);
+    assert.match(line, /fanout\s+k8ts\s+myapp\.com\s+127\.0\.0\.1\s+80\s/);
   });
 
   it('name-based virtual hosts; Ingresses of other classes are left alone', async () => {
@@ -259,7 +259,7 @@ spec:
     assert.notEqual(bad.code, 0);
     const fake = await run('curl', ['-skv', '--max-time', '5', '--resolve', `nothing.example:${httpsPort}:127.0.0.1`, `https://nothing.example:${httpsPort}/`]);
     assert.match(fake.stderr, /Fake Certificate/);
-    assert.match(await s.k('get ingress tls'), /tls\s+<none>\s+myapp\.com\s+\S*\s+80, 443\s/);
+    assert.match(await s.k('get ingress tls'), /tls\s+k8ts\s+myapp\.com\s+\S*\s+80, 443\s/);
   });
 
   it('rotates the certificate without restart; an open keep-alive connection is unaffected', async () => {
