@@ -97,6 +97,8 @@ class Proxier implements Proxy {
   private readonly chains = new Map<string, string>();
   /** our chains found at start that nobody wants (a previous run's); removed by the first full sync */
   private leftovers = new Set<string>();
+  /** ClusterIP bucket chains written by the last sync (rules.ts bucketDispatch) */
+  private buckets = new Set<string>();
   private dirty = new Set<string>();
   private needFull = true;
   private timer?: NodeJS.Timeout;
@@ -245,7 +247,7 @@ class Proxier implements Proxy {
       this.commitState(next, nextPorts, write, remove);
       return;
     }
-    const { text, natRules, filterRules } = restoreText({ ctx: this.ctx, all: next.values(), write, remove });
+    const { text, natRules, filterRules, buckets } = restoreText({ ctx: this.ctx, all: next.values(), write, remove, buckets: this.buckets });
     try {
       await this.ipt.restore(text);
       if (full) for (const j of jumps(this.ctx)) await this.ipt.ensureJump(j);
@@ -263,6 +265,7 @@ class Proxier implements Proxy {
       return;
     }
     this.failures = 0;
+    this.buckets = buckets;
     this.commitState(next, nextPorts, write, remove);
     if (full) this.leftovers.clear();
     if (udp.length) void this.conntrack.clear(udp);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { EndpointsMap, portKey, usableEndpoints, type Endpoint } from './endpointsMap.js';
-import { hashName, jumps, restoreText, servicePortRules, type RuleContext } from './rules.js';
+import { hashName, jumps, restoreText, servicePortRules, type RuleContext, bucketDispatch } from './rules.js';
 import { servicePortsOf, type ServicePort } from './serviceMap.js';
 import { conntrackDeletes } from './conntrack.js';
 
@@ -174,3 +174,24 @@ test('conntrack deletes for UDP endpoint changes', () => {
 
 // the type is used by tests below only through helpers
 export type _SP = ServicePort;
+
+test('bucketDispatch: many ClusterIPs go through /20 and /24 chains; stale buckets are removed', () => {
+  const lines = Array.from({ length: 200 }, (_, i) => `-A KTt-SERVICES -d 10.43.${i}.7/32 -p tcp -m tcp --dport 80 -j KTt-SVC-X${i}`);
+  const few = bucketDispatch('KTt', lines.slice(0, 10));
+  assert.deepEqual(few.top, lines.slice(0, 10));
+  assert.equal(few.chains.size, 0);
+  const { top, chains } = bucketDispatch('KTt', [...lines, '-A KTt-SERVICES -d fd00::1/128 -p tcp -m tcp --dport 80 -j KTt-SVC-V6']);
+  // 200 /24s → 13 /20 buckets in P-SERVICES, plus the IPv6 rule left flat
+  assert.equal(top.filter((l) => l.includes('-SV20-')).length, 13);
+  assert.ok(top.includes('-A KTt-SERVICES -d fd00::1/128 -p tcp -m tcp --dport 80 -j KTt-SVC-V6'));
+  assert.ok(top.includes('-A KTt-SERVICES -d 10.43.16.0/20 -j KTt-SV20-0A2B10'));
+  assert.deepEqual(chains.get('KTt-SV20-0A2B10')?.[1], '-A KTt-SV20-0A2B10 -d 10.43.17.0/24 -j KTt-SV24-0A2B11');
+  assert.deepEqual(chains.get('KTt-SV24-0A2B11'), ['-A KTt-SV24-0A2B11 -d 10.43.17.7/32 -p tcp -m tcp --dport 80 -j KTt-SVC-X17']);
+  // restoreText: a bucket of the previous sync that is gone is declared (flushed) and deleted
+  const ctx = { prefix: 'KTt', clusterCidr: '10.42.0.0/16', nodeName: 'n1' };
+  const rules = lines.map((l, i) => ({ id: String(i), chains: new Map(), services: [l], external: [], nodePorts: [], filter: [], endpointIPs: [] }));
+  const out = restoreText({ ctx, all: rules, write: new Map(), remove: [], buckets: new Set(['KTt-SV24-0A2BFF', 'KTt-SV24-0A2B11']) });
+  assert.ok(out.buckets.has('KTt-SV24-0A2B11'));
+  assert.match(out.text, /\n-X KTt-SV24-0A2BFF\n/);
+  assert.doesNotMatch(out.text, /-X KTt-SV24-0A2B11/);
+});
