@@ -9,6 +9,10 @@
 //   endpoints (what the controller hands it), access log on (to a file) as in
 //   `k8ts server`; then the same state sent to 1 and to 2 data-plane worker
 //   processes (DataPlaneWorkers, `--ingress-workers 1|2`);
+// - ingress, nginx data plane (`--ingress-data-plane nginx`): the same route
+//   table and endpoints through renderNginxConfig + NginxProcess (the config
+//   `k8ts server` would run; 1 nginx worker = the default worker count here,
+//   access log on, to a file);
 // - nginx: `proxy_pass` to an upstream block with `keepalive 64`, access log on
 //   (buffered), once with 1 worker (the same one core as Node) and once with
 //   `worker_processes auto`;
@@ -32,6 +36,7 @@ import { createListeners, listen } from '../src/ingress/listeners.js';
 import { IngressMetrics } from '../src/ingress/metrics.js';
 import { endpointCookie, Upstream } from '../src/ingress/upstreams.js';
 import { DataPlaneWorkers } from '../src/ingress/workers.js';
+import { NginxProcess } from '../src/ingress/nginx/nginxProcess.js';
 
 const NGINX = '/usr/sbin/nginx';
 const SECONDS = 5;
@@ -137,6 +142,7 @@ export async function benchIngress(): Promise<Record<string, number>> {
   let dp: DataPlane | undefined;
   let listeners: ReturnType<typeof createListeners> | undefined;
   const pools: DataPlaneWorkers[] = [];
+  let k8tsNginx: NginxProcess | undefined;
   const out: Record<string, number> = {};
   try {
     sh('ip', ['netns', 'add', ns]);
@@ -183,7 +189,17 @@ export async function benchIngress(): Promise<Record<string, number>> {
       if (!r.httpPort) throw new Error(`ingress workers cannot listen: ${r.httpError}`);
       return r.httpPort;
     };
+    // the nginx data plane with the configuration the controller generates for this state
+    const nginxPlanePort = async () => {
+      const d = join(tmp, 'k8ts-nginx');
+      k8tsNginx = new NginxProcess({ dir: d, log: pino({ level: 'warn' }), bind: '127.0.0.1', httpPort: 0, httpsPort: 0, fallback: await fallbackCertificate(), workers: 1, accessLog: join(tmp, 'k8ts-nginx-access.log'), user: 'root' });
+      k8tsNginx.update({ table: dp!.table, upstreams: new Map([['default/pods:80', dp!.upstream('default/pods:80').endpoints]]), secrets: new Map() });
+      const r = await k8tsNginx.start();
+      if (!r.httpPort) throw new Error(`the nginx data plane cannot start: ${r.httpError}`);
+      return r.httpPort;
+    };
     const workers1 = await workerPort(1);
+    const k8tsNginxPort = await nginxPlanePort();
     const workers2 = await workerPort(2);
     const nginx1 = await nginxPort(1, 'nginx-1');
     const nginxAuto = await nginxPort('auto', 'nginx-auto');
@@ -195,6 +211,7 @@ export async function benchIngress(): Promise<Record<string, number>> {
       ['ingress', `http://127.0.0.1:${ingressPort}/`],
       ['ingress_1worker', `http://127.0.0.1:${workers1}/`],
       ['ingress_2workers', `http://127.0.0.1:${workers2}/`],
+      ['ingress_nginx_dataplane', `http://127.0.0.1:${k8tsNginxPort}/`],
     ];
     for (const close of [false, true]) {
       const mode = close ? 'newconn' : 'keepalive';
@@ -205,7 +222,7 @@ export async function benchIngress(): Promise<Record<string, number>> {
         if (r.errors) out[`${mode}_${name}_errors`] = r.errors;
         process.stderr.write(`bench ingress: ${mode} ${name}: ${r.rps} req/s, p99 ${r.p99} ms${r.errors ? `, ${r.errors} errors` : ''}\n`);
       }
-      for (const who of ['ingress', 'ingress_1worker', 'ingress_2workers'])
+      for (const who of ['ingress', 'ingress_1worker', 'ingress_2workers', 'ingress_nginx_dataplane'])
         for (const ref of ['nginx_1worker', 'nginx_auto']) {
           out[`${mode}_${who}_vs_${ref}_rps_ratio`] = Math.round((out[`${mode}_${who}_rps`] / out[`${mode}_${ref}_rps`]) * 100) / 100;
           out[`${mode}_${who}_vs_${ref}_p99_ratio`] = Math.round((out[`${mode}_${who}_p99_ms`] / out[`${mode}_${ref}_p99_ms`]) * 100) / 100;
@@ -215,6 +232,7 @@ export async function benchIngress(): Promise<Record<string, number>> {
     await listeners?.close();
     dp?.close();
     for (const w of pools) await w.stop();
+    await k8tsNginx?.stop();
     for (const p of procs) await stopNginx(p);
     spawnSync('ip', ['netns', 'del', ns]);
     spawnSync('ip', ['link', 'del', vh]);

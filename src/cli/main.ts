@@ -20,6 +20,7 @@ Usage:
               [--node-name NAME] [--cni-bridge k8ts0]
               [--ingress-http-port 80] [--ingress-https-port 443] [--ingress-bind 0.0.0.0]
               [--ingress-workers N (default: half the CPUs, 1–4; 0 = in the server process)]
+              [--ingress-data-plane node|nginx (default node; nginx = /usr/sbin/nginx configured by k8ts)]
               [--disable ingress,servicelb] [--service-lb-pool CIDR|A-B[,…]]
               [--dns-upstream HOST[:PORT],…|none]
               (as root with containerd installed the server also runs pods in
@@ -97,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
       ingressHttpsPort: num(p, 'ingress-https-port', 443),
       ingressBind: str(p, 'ingress-bind', '0.0.0.0'),
       ingressWorkers: p.flags.has('ingress-workers') ? num(p, 'ingress-workers', 0) : undefined,
+      ingressDataPlane: ((v) => (v === 'node' || v === 'nginx' ? v : (() => { throw new Error(`--ingress-data-plane must be node or nginx, not ${JSON.stringify(v)}`); })()))(str(p, 'ingress-data-plane', 'node')),
       dnsUpstreams: dnsUpstreams(p.flags.get('dns-upstream')),
     });
     let stopping = false;

@@ -52,6 +52,8 @@ export interface ServerOptions {
   ingressBind?: string;
   /** data-plane worker processes of the ingress (default: defaultWorkerCount(), half the CPUs; 0 = in this process) */
   ingressWorkers?: number;
+  /** the ingress data plane: `node` (default) or `nginx` (Debian's nginx configured by the controller) */
+  ingressDataPlane?: 'node' | 'nginx';
   logLevel: string;
   serviceCidr: string;
   clusterCidr: string;
@@ -196,7 +198,7 @@ export async function runServer(o: ServerOptions): Promise<{ stop(): Promise<voi
   const ingressClient = agentClient && !o.disable?.has('ingress') ? componentClient('k8ts-ingress') : undefined;
   const ingressStart = ingressClient
     ? import('../ingress/index.js')
-        .then(({ startIngress, defaultWorkerCount }) => startIngress({ api: ingressClient, log: log.child({ component: 'ingress' }), nodeName, httpPort: o.ingressHttpPort ?? 80, httpsPort: o.ingressHttpsPort ?? 443, bind: o.ingressBind, metrics: api.metrics, workers: o.ingressWorkers ?? defaultWorkerCount() }))
+        .then(({ startIngress, defaultWorkerCount }) => startIngress({ api: ingressClient, log: log.child({ component: 'ingress' }), nodeName, httpPort: o.ingressHttpPort ?? 80, httpsPort: o.ingressHttpsPort ?? 443, bind: o.ingressBind, metrics: api.metrics, workers: o.ingressWorkers ?? defaultWorkerCount(), dataPlane: o.ingressDataPlane, dataDir }))
         .then(
           (h) => {
             ingress = h;

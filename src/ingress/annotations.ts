@@ -22,6 +22,8 @@ export interface RouteOptions {
   connectTimeoutMs: number;
   /** whitelist-source-range: only these client addresses (else 403) */
   allow?: BlockList;
+  /** the same ranges as written (the nginx data plane's allow lines) */
+  allowRanges?: string[];
   /** affinity: cookie — the cookie's name (session-cookie-name, default INGRESSCOOKIE) */
   affinityCookie?: string;
 }
@@ -94,8 +96,12 @@ export function parseAnnotations(annotations: Record<string, string> | undefined
   guard('proxy-body-size', (v) => (opts.maxBodyBytes = parseSize(v)));
   guard('proxy-read-timeout', (v) => (opts.readTimeoutMs = parseSeconds(v)));
   guard('proxy-connect-timeout', (v) => (opts.connectTimeoutMs = parseSeconds(v)));
-  guard('whitelist-source-range', (v) => (opts.allow = parseSourceRanges(v)));
-  guard('allowlist-source-range', (v) => (opts.allow = parseSourceRanges(v))); // its newer name
+  const ranges = (v: string) => {
+    opts.allow = parseSourceRanges(v);
+    opts.allowRanges = v.split(',').map((x) => x.trim()).filter(Boolean);
+  };
+  guard('whitelist-source-range', ranges);
+  guard('allowlist-source-range', ranges); // its newer name
   guard('affinity', (v) => {
     if (v.trim() !== 'cookie') throw new Error(`affinity ${JSON.stringify(v)} is not supported (cookie)`);
     opts.affinityCookie = get('session-cookie-name')?.trim() || 'INGRESSCOOKIE';

@@ -12,6 +12,10 @@ import { DataPlane } from './proxy.js';
 import { IngressMetrics } from './metrics.js';
 import { createListeners, listen } from './listeners.js';
 import { DataPlaneWorkers, type ListenResult } from './workers.js';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultNginxBinary, NginxProcess } from './nginx/nginxProcess.js';
 
 export { defaultWorkerCount } from './workers.js';
 
@@ -29,6 +33,12 @@ export interface IngressOptions {
   metrics?: Registry;
   /** data-plane worker processes (default 0: in this process; `k8ts server` passes defaultWorkerCount()) */
   workers?: number;
+  /** `node` (default): the Node data plane above; `nginx`: Debian's nginx configured by this controller (nginx/) */
+  dataPlane?: 'node' | 'nginx';
+  /** the server's data directory: the nginx data plane keeps its prefix in `<dataDir>/ingress-nginx` */
+  dataDir?: string;
+  /** the nginx binary (default /usr/sbin/nginx) */
+  nginxBinary?: string;
 }
 
 export interface IngressHandle {
@@ -38,6 +48,8 @@ export interface IngressHandle {
   /** the in-process data plane (with workers: the state they are sent) */
   dataPlane: DataPlane;
   workers?: DataPlaneWorkers;
+  /** with `--ingress-data-plane nginx` */
+  nginx?: NginxProcess;
   stop(): Promise<void>;
 }
 
@@ -87,8 +99,59 @@ async function startWithWorkers(o: IngressOptions, bind: string, count: number):
   };
 }
 
+/** The nginx data plane: the controller here, nginx serving (its workers = the --ingress-workers count, at least 1). */
+async function startWithNginx(o: IngressOptions, bind: string, binary: string): Promise<IngressHandle> {
+  const fallback = await fallbackCertificate();
+  // the controller's state holders; nginx serves
+  const certs = new CertificateStore(fallback);
+  const dataPlane = new DataPlane({ httpsPort: () => o.httpsPort });
+  const dir = o.dataDir ? join(o.dataDir, 'ingress-nginx') : mkdtempSync(join(tmpdir(), 'k8ts-ingress-nginx-'));
+  const nginx = new NginxProcess({
+    dir,
+    binary,
+    log: o.log,
+    bind,
+    httpPort: o.httpPort,
+    httpsPort: o.httpsPort,
+    fallback,
+    workers: Math.max(1, o.workers ?? 1),
+    accessLog: o.log.isLevelEnabled('info'),
+    // the workers read the certificate files (0600, under the server's 0700 data directory) per handshake
+    user: process.getuid?.() === 0 ? 'root' : undefined,
+  });
+  const controller: IngressController = new IngressController({
+    api: o.api,
+    log: o.log,
+    nodeName: o.nodeName,
+    dataPlane,
+    certs,
+    onSync: () => nginx.update({ table: dataPlane.table, upstreams: new Map([...dataPlane.upstreams].map(([k, u]) => [k, u.endpoints])), secrets: controller.tlsSecrets() }),
+  });
+  await controller.start();
+  const r = await nginx.start();
+  reportListenErrors(o, bind, r);
+  return {
+    httpPort: r.httpPort,
+    httpsPort: r.httpsPort,
+    controller,
+    dataPlane,
+    nginx,
+    async stop() {
+      controller.stop();
+      await nginx.stop();
+      dataPlane.close();
+    },
+  };
+}
+
 export async function startIngress(o: IngressOptions): Promise<IngressHandle> {
   const bind = o.bind ?? '0.0.0.0';
+  if (o.dataPlane === 'nginx') {
+    const binary = o.nginxBinary ?? defaultNginxBinary;
+    if (existsSync(binary)) return startWithNginx(o, bind, binary);
+    o.log.error({ binary }, 'ingress data plane nginx requested but nginx is not installed (apt-get install nginx); using the node data plane');
+    process.stderr.write(`error: --ingress-data-plane nginx: ${binary} not found; using the node data plane\n`);
+  }
   if (o.workers) return startWithWorkers(o, bind, o.workers);
   const certs = new CertificateStore(await fallbackCertificate());
   // access lines go through their own buffered, asynchronous stream: a synchronous write per request would halve throughput

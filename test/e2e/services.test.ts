@@ -92,7 +92,7 @@ describe('Services on a containerd node (kube-proxy + cluster DNS)', { skip, tim
   });
 
   before(async () => {
-    agent = await startAgentNode({ cidrRange: [250, 253], bridgePrefix: 'ksv' });
+    agent = await startAgentNode({ cidrRange: [250, 251], bridgePrefix: 'ksv' });
     ({ s, image } = agent);
     nodeName = agent.node.metadata.name;
     gateway = gatewayOf(agent.podCIDR);
