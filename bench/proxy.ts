@@ -160,7 +160,18 @@ async function dataPathBench(out: Record<string, number>): Promise<void> {
   let proxy: Proxy | undefined;
   try {
     const [server, client] = net.pods as [PodNetwork['pods'][0], PodNetwork['pods'][0]];
-    net.spawnIn(server.ns, process.execPath, ['-e', "require('http').createServer((q,s)=>s.end('ok\\n')).listen(8080)"]);
+    // wrk closes first, so every new connection leaves a client TIME_WAIT socket (60 s) on
+    // its 4-tuple; ~9k/s fill the 28k ephemeral ports in one 3 s run, and later runs to the
+    // same address crawl at ~470/s (ports / 60 s) with connect() spinning in
+    // __inet_hash_connect, whatever the rules. Reuse TIME_WAIT ports (client netns only).
+    net.exec(client.ns, 'sysctl', ['-q', '-w', 'net.ipv4.tcp_tw_reuse=1']);
+    // one server process on two ports: the Service's endpoint is :8080, direct runs use :8081.
+    // Sharing one port, a VIP connection could reuse the 4-tuple of a direct one the server
+    // holds in TIME_WAIT; the client's TCP timestamps are offset per destination (VIP ≠ pod
+    // IP), so the server's PAWS check rejects the SYN and the client waits 1 s to resend it
+    // (measured: TcpExtPAWSTimewait on the server = TCPSynRetrans on the client, VIP runs
+    // falling 5k → 1k new connections/s over a bench run).
+    net.spawnIn(server.ns, process.execPath, ['-e', "const h=(q,s)=>s.end('ok\\n');for(const p of [8080,8081])require('http').createServer(h).listen(p)"]);
     const services = new StaticInformer<Service & KubeObject>();
     const slices = new StaticInformer<EndpointSlice & KubeObject>();
     const vip = '10.43.0.80';
@@ -175,7 +186,7 @@ async function dataPathBench(out: Record<string, number>): Promise<void> {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const direct = `http://${server.ip}:8080/`;
+    const direct = `http://${server.ip}:8081/`;
     const viaVip = `http://${vip}/`;
     const measure = (label: string) => {
       // interleaved, best of two: the machine is shared

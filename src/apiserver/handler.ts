@@ -19,6 +19,7 @@ import { definitions } from './schemaCheck.js';
 import { evict } from './eviction.js';
 import type { ServiceAccountTokens } from './serviceAccountToken.js';
 import type { KubeletProxy } from './proxy.js';
+import type { PodServiceProxy } from './podServiceProxy.js';
 
 export const maxBodyBytes = 3 * 1024 * 1024;
 
@@ -95,6 +96,8 @@ export interface HandlerDeps {
   saTokens?: ServiceAccountTokens;
   /** relays pods/log, nodes/proxy (and, from server.ts, exec/attach/portforward upgrades) to kubelets */
   kubelet?: KubeletProxy;
+  /** relays pods/proxy and services/proxy to pod addresses */
+  podServiceProxy?: PodServiceProxy;
 }
 
 export class ResourceHandler {
@@ -105,6 +108,10 @@ export class ResourceHandler {
     if (!def) throw errors.notFound(info.resource, info.name || info.resource, info.group);
     if (def.namespaced === false && info.namespace && info.resource !== 'namespaces') {
       throw errors.notFound(info.resource, info.name, info.group);
+    }
+    // pods/services proxy first: their query string belongs to the backend, not to the apiserver
+    if (info.subresource === 'proxy' && info.name && !def.group && (def.resource === 'pods' || def.resource === 'services') && this.d.podServiceProxy) {
+      return this.d.podServiceProxy.serve(req, res, def.resource, info.namespace, info.name, url);
     }
     const q = url.searchParams;
     ctx.dryRun = q.getAll('dryRun').length > 0;

@@ -22,6 +22,7 @@ import { OpenAPIService } from './openapi.js';
 import { SchemaChecker } from './schemaCheck.js';
 import { ServiceAccountTokens } from './serviceAccountToken.js';
 import { KubeletProxy } from './proxy.js';
+import { PodServiceProxy } from './podServiceProxy.js';
 import { writeStatusError } from '../client/upgrade.js';
 
 export const kubernetesVersion = { major: '1', minor: '32', gitVersion: 'v1.32.0+k8ts', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-11-01T00:00:00Z', goVersion: `node${process.versions.node}`, compiler: 'tsc', platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}` };
@@ -61,6 +62,8 @@ export class ApiServer {
   private readonly latency: client.Histogram<string>;
   private readonly sockets = new Set<import('node:stream').Duplex>();
   readonly kubelet: KubeletProxy;
+  /** pods/proxy and services/proxy */
+  readonly podServiceProxy: PodServiceProxy;
   /** signs and verifies ServiceAccount tokens */
   readonly saTokens: ServiceAccountTokens;
 
@@ -72,7 +75,8 @@ export class ApiServer {
     this.store = new RestStore(o.datastore, this.cache, codec, plugins, schema);
     this.saTokens = new ServiceAccountTokens(o.pki.serviceAccountKey);
     this.kubelet = new KubeletProxy({ store: this.store, registry: o.registry, clientCert: o.pki.components['kube-apiserver-kubelet-client'], log: o.log.child({ component: 'kubelet-proxy' }) });
-    this.handler = new ResourceHandler({ registry: o.registry, store: this.store, cache: this.cache, bookmarkMs: o.bookmarkMs ?? 60_000, kubelet: this.kubelet, saTokens: this.saTokens });
+    this.podServiceProxy = new PodServiceProxy({ store: this.store, cache: this.cache, registry: o.registry, log: o.log.child({ component: 'pod-service-proxy' }) });
+    this.handler = new ResourceHandler({ registry: o.registry, store: this.store, cache: this.cache, bookmarkMs: o.bookmarkMs ?? 60_000, kubelet: this.kubelet, saTokens: this.saTokens, podServiceProxy: this.podServiceProxy });
     this.discovery = new Discovery(o.registry, o.advertiseAddress);
     this.openapi = new OpenAPIService(o.registry);
     client.collectDefaultMetrics({ register: this.metrics });
@@ -125,6 +129,7 @@ export class ApiServer {
     this.ready = false;
     this.cache.stop();
     this.kubelet.close();
+    this.podServiceProxy.close();
     if (this.server) {
       const closed = new Promise<void>((r) => this.server!.close(() => r()));
       for (const s of this.sockets) s.destroy();
@@ -218,6 +223,10 @@ export class ApiServer {
       if (info.isResource && info.resource === 'pods' && info.name && ['exec', 'attach', 'portforward'].includes(info.subresource)) {
         resource = `pods/${info.subresource}`;
         return await this.kubelet.upgrade(req, socket, head, info.namespace, info.name, info.subresource, url.searchParams);
+      }
+      if (info.isResource && info.apiPrefix === 'api' && (info.resource === 'pods' || info.resource === 'services') && info.name && info.subresource === 'proxy') {
+        resource = `${info.resource}/proxy`;
+        return await this.podServiceProxy.upgrade(req, socket, head, info.resource, info.namespace, info.name, url);
       }
       throw errors.badRequest(`${path} cannot be upgraded to ${JSON.stringify(req.headers.upgrade ?? '')}`);
     } catch (err) {
