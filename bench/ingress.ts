@@ -141,6 +141,7 @@ export async function benchIngress(): Promise<Record<string, number>> {
   const procs: ChildProcess[] = [];
   let dp: DataPlane | undefined;
   let listeners: ReturnType<typeof createListeners> | undefined;
+  let relayListeners: ReturnType<typeof createListeners> | undefined;
   const pools: DataPlaneWorkers[] = [];
   let k8tsNginx: NginxProcess | undefined;
   const out: Record<string, number> = {};
@@ -165,8 +166,11 @@ export async function benchIngress(): Promise<Record<string, number>> {
     const ing: Ingress = { metadata: { name: 'bench', namespace: 'default', creationTimestamp: new Date().toISOString() }, spec: { rules: [{ host: 'bench.local', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'pods', port: { number: 80 } } } }] } }] } };
     dp.table = buildRouteTable([ing]);
     dp.upstream('default/pods:80').set([8080, 8081].map((port) => ({ ip: podIp, port, address: `${podIp}:${port}`, cookie: endpointCookie(`${podIp}:${port}`) })));
-    listeners = createListeners(dp, new CertificateStore(await fallbackCertificate()));
+    listeners = createListeners(dp, new CertificateStore(await fallbackCertificate()), { relay: false });
     const ingressPort = await listen(listeners.plain, 0, '127.0.0.1');
+    // the same data plane behind the hand-written HTTP/1.1 relay (relay.ts)
+    relayListeners = createListeners(dp, new CertificateStore(await fallbackCertificate()), { relay: true });
+    const relayPort = await listen(relayListeners.plain, 0, '127.0.0.1');
 
     const nginxPort = async (workers: number | 'auto', name: string) => {
       const d = join(tmp, name);
@@ -179,10 +183,10 @@ export async function benchIngress(): Promise<Record<string, number>> {
       return port;
     };
     // the same route and endpoints in data-plane worker processes, as `k8ts server --ingress-workers N` runs them
-    const workerPort = async (count: number) => {
+    const workerPort = async (count: number, relay = false) => {
       const up = new Upstream('default/pods:80');
       up.set(dp!.upstream('default/pods:80').endpoints);
-      const w = new DataPlaneWorkers({ count, log: pino({ level: 'warn' }), init: { fallback: await fallbackCertificate(), httpPort: 0, httpsPort: 0, bind: '127.0.0.1', logLevel: 'warn', accessLog: join(tmp, `ingress-access-${count}.log`) } });
+      const w = new DataPlaneWorkers({ count, log: pino({ level: 'warn' }), init: { fallback: await fallbackCertificate(), httpPort: 0, httpsPort: 0, bind: '127.0.0.1', logLevel: 'warn', accessLog: join(tmp, `ingress-access-${count}${relay ? '-relay' : ''}.log`), relay } });
       w.publish({ version: 1, ingresses: [ing], secrets: new Map() }, new Map([[up.key, up]]));
       pools.push(w);
       const r = await w.start();
@@ -201,6 +205,7 @@ export async function benchIngress(): Promise<Record<string, number>> {
     const workers1 = await workerPort(1);
     const k8tsNginxPort = await nginxPlanePort();
     const workers2 = await workerPort(2);
+    const workers1Relay = await workerPort(1, true);
     const nginx1 = await nginxPort(1, 'nginx-1');
     const nginxAuto = await nginxPort('auto', 'nginx-auto');
 
@@ -211,6 +216,8 @@ export async function benchIngress(): Promise<Record<string, number>> {
       ['ingress', `http://127.0.0.1:${ingressPort}/`],
       ['ingress_1worker', `http://127.0.0.1:${workers1}/`],
       ['ingress_2workers', `http://127.0.0.1:${workers2}/`],
+      ['ingress_relay', `http://127.0.0.1:${relayPort}/`],
+      ['ingress_1worker_relay', `http://127.0.0.1:${workers1Relay}/`],
       ['ingress_nginx_dataplane', `http://127.0.0.1:${k8tsNginxPort}/`],
     ];
     for (const close of [false, true]) {
@@ -222,7 +229,7 @@ export async function benchIngress(): Promise<Record<string, number>> {
         if (r.errors) out[`${mode}_${name}_errors`] = r.errors;
         process.stderr.write(`bench ingress: ${mode} ${name}: ${r.rps} req/s, p99 ${r.p99} ms${r.errors ? `, ${r.errors} errors` : ''}\n`);
       }
-      for (const who of ['ingress', 'ingress_1worker', 'ingress_2workers', 'ingress_nginx_dataplane'])
+      for (const who of ['ingress', 'ingress_1worker', 'ingress_2workers', 'ingress_relay', 'ingress_1worker_relay', 'ingress_nginx_dataplane'])
         for (const ref of ['nginx_1worker', 'nginx_auto']) {
           out[`${mode}_${who}_vs_${ref}_rps_ratio`] = Math.round((out[`${mode}_${who}_rps`] / out[`${mode}_${ref}_rps`]) * 100) / 100;
           out[`${mode}_${who}_vs_${ref}_p99_ratio`] = Math.round((out[`${mode}_${who}_p99_ms`] / out[`${mode}_${ref}_p99_ms`]) * 100) / 100;
@@ -230,6 +237,7 @@ export async function benchIngress(): Promise<Record<string, number>> {
     }
   } finally {
     await listeners?.close();
+    await relayListeners?.close();
     dp?.close();
     for (const w of pools) await w.stop();
     await k8tsNginx?.stop();

@@ -29,14 +29,14 @@ export interface DataPlaneOptions {
 }
 
 // hop-by-hop headers (RFC 9110 §7.6.1) and ones HTTP/2 forbids; the x-forwarded family is set by us
-const dropRequest = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'http2-settings', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
-const dropResponse = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
-const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const retriable = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ECONNECT_TIMEOUT', 'EADDRNOTAVAIL']);
-const MAX_TRIES = 3;
+export const dropRequest = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'http2-settings', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
+export const dropResponse = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+export const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+export const retriable = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ECONNECT_TIMEOUT', 'EADDRNOTAVAIL']);
+export const MAX_TRIES = 3;
 
 /** The Host header without its port, lower-case. */
-function hostName(hostHeader: string): string {
+export function hostName(hostHeader: string): string {
   let host = hostHeader;
   if (host.charCodeAt(0) === 91 /* [ */) host = host.slice(0, host.indexOf(']') + 1);
   else {
@@ -49,7 +49,7 @@ function hostName(hostHeader: string): string {
 // X-Request-ID: 32 hex digits (as nginx's $request_id) cut from a pool of random bytes refilled 4 KiB at a time
 const idPool = Buffer.alloc(4096);
 let idOffset = idPool.length;
-function requestId(): string {
+export function requestId(): string {
   if (idOffset === idPool.length) {
     randomFillSync(idPool);
     idOffset = 0;
@@ -72,20 +72,25 @@ function clientIp(req: Req): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
-interface Ctx {
-  req: Req;
-  scheme: Scheme;
+/** What the access log and metrics need of one request (the relay's exchanges have it too). */
+export interface RequestRecord {
   start: number;
-  host: string;
+  route?: Route;
+  status: number;
+  ip: string;
   hostHeader: string;
+  method: string;
   path: string;
   query: string;
-  route?: Route;
-  vh?: VirtualHost;
-  reqId: string;
-  ip: string;
   upstream?: string;
-  status: number;
+  reqId: string;
+}
+
+interface Ctx extends RequestRecord {
+  req: Req;
+  scheme: Scheme;
+  host: string;
+  vh?: VirtualHost;
   /** answered (or given up): later events of the request are ignored */
   done: boolean;
   /** the current upstream request */
@@ -107,7 +112,7 @@ export class DataPlane {
   private readonly accessStream?: { write(s: string): unknown };
   private readonly accessBindings: string = '';
 
-  constructor(private readonly o: DataPlaneOptions) {
+  constructor(readonly o: DataPlaneOptions) {
     this.accessOn = !!o.accessLog?.isLevelEnabled('info');
     const l = o.accessLog as unknown as Record<symbol, unknown> | undefined;
     const stream = l?.[pino.symbols.streamSym] as { write(s: string): unknown } | undefined;
@@ -149,7 +154,7 @@ export class DataPlane {
     const query = q < 0 ? '' : url.slice(q);
     const { vh, route } = matchRoute(this.table, host, path);
     const id = headers['x-request-id'];
-    return { req, scheme, start: performance.now(), host, hostHeader, path, query, route, vh, reqId: typeof id === 'string' && id ? id : requestId(), ip: clientIp(req), status: 0, done: false, ureq: undefined, ures: undefined, bytes: 0 };
+    return { req, scheme, start: performance.now(), method: req.method ?? '', host, hostHeader, path, query, route, vh, reqId: typeof id === 'string' && id ? id : requestId(), ip: clientIp(req), status: 0, done: false, ureq: undefined, ures: undefined, bytes: 0 };
   }
 
   /** The answer the ingress gives itself (404 / 403 / 308 / 413) before any upstream, or undefined to proxy. */
@@ -196,7 +201,8 @@ export class DataPlane {
     return undefined;
   }
 
-  private finish(ctx: Ctx, bytes?: number): void {
+  /** metrics + the access line for one answered request */
+  finish(ctx: RequestRecord, bytes?: number): void {
     const seconds = (performance.now() - ctx.start) / 1000;
     this.o.metrics?.observe(ctx.route, ctx.status, seconds);
     if (!this.accessOn) return;
@@ -204,10 +210,10 @@ export class DataPlane {
       // the line pino would write for the object below (level 30 = info)
       const r = ctx.route;
       this.accessStream.write(
-        `{"level":30,"time":${Date.now()}${this.accessBindings},"remote":${jsonString(ctx.ip)},"host":${jsonString(ctx.hostHeader)},"method":${jsonString(ctx.req.method ?? '')},"uri":${jsonString(ctx.path + ctx.query)},"status":${ctx.status}${bytes === undefined ? '' : `,"bytes":${bytes}`},"ms":${Math.round(seconds * 1e4) / 10}${ctx.upstream === undefined ? '' : `,"upstream":${jsonString(ctx.upstream)}`}${r?.ingress ? `,"ingress":${jsonString(r.ingress)}` : ''},"id":${jsonString(ctx.reqId)}}\n`,
+        `{"level":30,"time":${Date.now()}${this.accessBindings},"remote":${jsonString(ctx.ip)},"host":${jsonString(ctx.hostHeader)},"method":${jsonString(ctx.method)},"uri":${jsonString(ctx.path + ctx.query)},"status":${ctx.status}${bytes === undefined ? '' : `,"bytes":${bytes}`},"ms":${Math.round(seconds * 1e4) / 10}${ctx.upstream === undefined ? '' : `,"upstream":${jsonString(ctx.upstream)}`}${r?.ingress ? `,"ingress":${jsonString(r.ingress)}` : ''},"id":${jsonString(ctx.reqId)}}\n`,
       );
     } else
-      this.o.accessLog!.info({ remote: ctx.ip, host: ctx.hostHeader, method: ctx.req.method, uri: ctx.path + ctx.query, status: ctx.status, bytes, ms: Math.round(seconds * 1e4) / 10, upstream: ctx.upstream, ingress: ctx.route?.ingress || undefined, id: ctx.reqId });
+      this.o.accessLog!.info({ remote: ctx.ip, host: ctx.hostHeader, method: ctx.method, uri: ctx.path + ctx.query, status: ctx.status, bytes, ms: Math.round(seconds * 1e4) / 10, upstream: ctx.upstream, ingress: ctx.route?.ingress || undefined, id: ctx.reqId });
   }
 
   private reply(ctx: Ctx, res: Res, status: number, extra?: Record<string, string>): void {

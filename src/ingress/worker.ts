@@ -37,7 +37,7 @@ async function init(o: WorkerInit, id: number): Promise<void> {
   metrics = new IngressMetrics();
   let httpsPort = o.httpsPort;
   dp = new DataPlane({ log, accessLog: access, metrics, httpsPort: () => httpsPort });
-  listeners = createListeners(dp, certs);
+  listeners = createListeners(dp, certs, { relay: o.relay });
   // the first state (sent right after init) is in place before a connection can arrive
   await firstState;
   const r: FromWorker & { t: 'listening' } = { t: 'listening' };

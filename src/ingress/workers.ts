@@ -36,6 +36,8 @@ export interface WorkerInit {
   logLevel: string;
   /** access log: false = off, true = stderr, a string = that file (appended) */
   accessLog: boolean | string;
+  /** the plain-HTTP relay (relay.ts) on or off; unset = the listeners' default */
+  relay?: boolean;
 }
 
 /** What a worker compiles its route table and certificates from. */
