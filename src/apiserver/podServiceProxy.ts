@@ -18,7 +18,7 @@ import type { KindRegistry } from '../api/registry.js';
 import type { RestStore } from './rest.js';
 import type { CacheEvent, WatchCache } from './watchCache.js';
 import { prefixKey } from './codec.js';
-import { dialUpgrade, relayResponse, splice, writeResponseHead, writeStatusError } from '../client/upgrade.js';
+import { completeUpgrade, dialUpgrade, hostPort, writeStatusError } from '../client/upgrade.js';
 
 export interface PodServiceProxyDeps {
   store: RestStore;
@@ -235,7 +235,7 @@ export class PodServiceProxy {
     }
     const t = await this.target(resource, ns, id);
     const headers = requestHeaders(req, split.prefix + split.rest);
-    const host = hostPort(t);
+    const host = hostPort(t.ip, t.port);
     headers.host = host;
     await new Promise<void>((resolve, reject) => {
       const mod = t.scheme === 'https' ? https : http;
@@ -282,18 +282,14 @@ export class PodServiceProxy {
       if (!split) throw errors.notFound(`${resource}/proxy`, id);
       const t = await this.target(resource, ns, id);
       const headers = requestHeaders(req, split.prefix + (split.rest || '/'), true);
-      headers.host = hostPort(t);
+      headers.host = hostPort(t.ip, t.port);
       let r;
       try {
-        r = await dialUpgrade({ url: `${t.scheme}://${hostPort(t)}${split.rest || '/'}${url.search}`, method: req.method, headers, tls: { rejectUnauthorized: false }, timeoutMs: dialTimeoutMs });
+        r = await dialUpgrade({ url: `${t.scheme}://${hostPort(t.ip, t.port)}${split.rest || '/'}${url.search}`, method: req.method, headers, tls: { rejectUnauthorized: false }, timeoutMs: dialTimeoutMs });
       } catch (e) {
         throw unavailable(`error trying to reach service: ${(e as Error).message}`);
       }
-      if (!r.socket) return relayResponse(socket, r.res);
-      writeResponseHead(socket, r.res);
-      if (r.head?.length) socket.write(r.head);
-      if (head.length) r.socket.write(head);
-      splice(socket, r.socket);
+      completeUpgrade(socket, head, r);
     } catch (e) {
       const se = e instanceof StatusError ? e : errors.internal((e as Error)?.message ?? String(e));
       if (!(e instanceof StatusError)) this.d.log?.error({ err: (e as Error)?.stack ?? String(e) }, 'pod/service proxy upgrade failed');
@@ -302,7 +298,6 @@ export class PodServiceProxy {
   }
 }
 
-const hostPort = (t: { ip: string; port: number }) => `${t.ip.includes(':') ? `[${t.ip}]` : t.ip}:${t.port}`;
 
 const connectionTokens = (v: string | string[] | undefined): Set<string> =>
   new Set((Array.isArray(v) ? v.join(',') : v ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean));

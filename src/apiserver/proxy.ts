@@ -12,7 +12,7 @@ import type { KindRegistry } from '../api/registry.js';
 import type { RestStore } from './rest.js';
 import type { KeyPairPem } from './pki.js';
 // generic HTTP-upgrade plumbing; it lives with the kubelet's streaming code
-import { dialUpgrade, forwardHeaders, relayResponse, splice, writeResponseHead, writeStatusError } from '../client/upgrade.js';
+import { completeUpgrade, dialUpgrade, forwardHeaders, hostPort, writeStatusError } from '../client/upgrade.js';
 
 export interface KubeletProxyDeps {
   store: RestStore;
@@ -56,7 +56,6 @@ export function kubeletAddress(node: KubeObject, pod?: KubeObject): { host: stri
   return { host, port };
 }
 
-const hostPort = (a: { host: string; port: number }) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
 
 export class KubeletProxy {
   private readonly agent: https.Agent;
@@ -138,7 +137,7 @@ export class KubeletProxy {
       res.on('close', () => up.destroy());
       up.on('error', (e) => {
         if (res.headersSent) return (res.destroy(), resolve());
-        reject(unavailable(`unable to reach the kubelet of node "${nodeName}" at ${hostPort(addr)}: ${e.message}`));
+        reject(unavailable(`unable to reach the kubelet of node "${nodeName}" at ${hostPort(addr.host, addr.port)}: ${e.message}`));
       });
       up.end();
     });
@@ -169,18 +168,14 @@ export class KubeletProxy {
         if (!params.has('input') && !params.has('output') && !params.has('error')) throw errors.badRequest('you must specify at least 1 of stdin, stdout, stderr');
         path = `/${sub}/${enc(ns)}/${enc(name)}/${enc(container)}`;
       }
-      const url = `https://${hostPort(addr)}${path}${params.size ? '?' + params : ''}`;
+      const url = `https://${hostPort(addr.host, addr.port)}${path}${params.size ? '?' + params : ''}`;
       let r;
       try {
         r = await dialUpgrade({ url, method: req.method, headers: forwardHeaders(req), tls: { cert: this.d.clientCert?.cert, key: this.d.clientCert?.key, rejectUnauthorized: false } });
       } catch (e) {
-        throw unavailable(`unable to reach the kubelet of node "${pod.spec.nodeName}" at ${hostPort(addr)}: ${(e as Error).message}`);
+        throw unavailable(`unable to reach the kubelet of node "${pod.spec.nodeName}" at ${hostPort(addr.host, addr.port)}: ${(e as Error).message}`);
       }
-      if (!r.socket) return relayResponse(socket, r.res);
-      writeResponseHead(socket, r.res);
-      if (r.head?.length) socket.write(r.head);
-      if (head.length) r.socket.write(head);
-      splice(socket, r.socket);
+      completeUpgrade(socket, head, r);
     } catch (e) {
       const se = e instanceof StatusError ? e : errors.internal((e as Error)?.message ?? String(e));
       if (!(e instanceof StatusError)) this.d.log?.error({ err: (e as Error)?.stack ?? String(e) }, 'streaming proxy failed');

@@ -57,6 +57,23 @@ export function dialUpgrade(o: DialOptions): Promise<DialResult> {
   });
 }
 
+/** `host:port`, with an IPv6 host in brackets. */
+export const hostPort = (host: string, port: number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+/**
+ * Finishes proxying an upgrade request on the client's raw `socket`: the
+ * backend's non-101 answer is relayed and the socket closed; a 101 is written
+ * back, the bytes read on either side so far are passed on, and the two
+ * sockets are spliced.
+ */
+export function completeUpgrade(socket: Duplex, clientHead: Buffer, r: DialResult): void {
+  if (!r.socket) return relayResponse(socket, r.res);
+  writeResponseHead(socket, r.res);
+  if (r.head?.length) socket.write(r.head);
+  if (clientHead.length) r.socket.write(clientHead);
+  splice(socket, r.socket);
+}
+
 /** Writes a response head (status line + raw headers) for `res` to a raw socket. */
 export function writeResponseHead(socket: Duplex, res: IncomingMessage, drop: string[] = []): void {
   const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage || http.STATUS_CODES[res.statusCode ?? 500] || ''}`];

@@ -64,6 +64,13 @@ function reportListenErrors(o: IngressOptions, bind: string, r: ListenResult): v
   }
 }
 
+/** The controller every data plane shares, started; `onSync` hands each compiled state to the data plane that serves it. */
+async function startController(o: IngressOptions, dataPlane: DataPlane, certs: CertificateStore, onSync?: (c: IngressController) => void): Promise<IngressController> {
+  const controller: IngressController = new IngressController({ api: o.api, log: o.log, nodeName: o.nodeName, dataPlane, certs, onSync: onSync && (() => onSync(controller)) });
+  await controller.start();
+  return controller;
+}
+
 async function startWithWorkers(o: IngressOptions, bind: string, count: number): Promise<IngressHandle> {
   const fallback = await fallbackCertificate();
   const certs = new CertificateStore(fallback);
@@ -75,15 +82,9 @@ async function startWithWorkers(o: IngressOptions, bind: string, count: number):
     init: { fallback, httpPort: o.httpPort, httpsPort: o.httpsPort, bind, logLevel: o.log.level, accessLog: o.log.isLevelEnabled('info') },
   });
   if (o.metrics) new IngressMetrics(o.metrics, () => workers.collect());
-  const controller: IngressController = new IngressController({
-    api: o.api,
-    log: o.log,
-    nodeName: o.nodeName,
-    dataPlane,
-    certs,
-    onSync: () => workers.publish({ version: controller.routesVersion, ingresses: controller.ours, defaultHttpBackend: controller.defaultBackendKey, secrets: controller.tlsSecrets() }, dataPlane.upstreams),
-  });
-  await controller.start();
+  const controller = await startController(o, dataPlane, certs, (c) =>
+    workers.publish({ version: c.routesVersion, ingresses: c.ours, defaultHttpBackend: c.defaultBackendKey, secrets: c.tlsSecrets() }, dataPlane.upstreams),
+  );
   const r = await workers.start();
   reportListenErrors(o, bind, r);
   return {
@@ -119,15 +120,9 @@ async function startWithNginx(o: IngressOptions, bind: string, binary: string): 
     // the workers read the certificate files (0600, under the server's 0700 data directory) per handshake
     user: process.getuid?.() === 0 ? 'root' : undefined,
   });
-  const controller: IngressController = new IngressController({
-    api: o.api,
-    log: o.log,
-    nodeName: o.nodeName,
-    dataPlane,
-    certs,
-    onSync: () => nginx.update({ table: dataPlane.table, upstreams: new Map([...dataPlane.upstreams].map(([k, u]) => [k, u.endpoints])), secrets: controller.tlsSecrets() }),
-  });
-  await controller.start();
+  const controller = await startController(o, dataPlane, certs, (c) =>
+    nginx.update({ table: dataPlane.table, upstreams: new Map([...dataPlane.upstreams].map(([k, u]) => [k, u.endpoints])), secrets: c.tlsSecrets() }),
+  );
   const r = await nginx.start();
   reportListenErrors(o, bind, r);
   return {
@@ -164,8 +159,7 @@ export async function startIngress(o: IngressOptions): Promise<IngressHandle> {
     metrics: o.metrics ? new IngressMetrics(o.metrics) : undefined,
     httpsPort: () => httpsPort,
   });
-  const controller = new IngressController({ api: o.api, log: o.log, nodeName: o.nodeName, dataPlane, certs });
-  await controller.start();
+  const controller = await startController(o, dataPlane, certs);
 
   const { plain, secure, close } = createListeners(dataPlane, certs);
   const handle: IngressHandle = {
@@ -182,17 +176,9 @@ export async function startIngress(o: IngressOptions): Promise<IngressHandle> {
       }
     },
   };
-  try {
-    handle.httpPort = await listen(plain, o.httpPort, bind);
-  } catch (e) {
-    o.log.error({ port: o.httpPort, err: (e as Error).message }, 'ingress cannot listen for HTTP (use --ingress-http-port N, or --disable ingress)');
-    process.stderr.write(`error: the ingress cannot listen on ${bind}:${o.httpPort}: ${(e as Error).message} (use --ingress-http-port N, or --disable ingress)\n`);
-  }
-  try {
-    handle.httpsPort = httpsPort = await listen(secure, o.httpsPort, bind);
-  } catch (e) {
-    o.log.error({ port: o.httpsPort, err: (e as Error).message }, 'ingress cannot listen for HTTPS (use --ingress-https-port N, or --disable ingress)');
-    process.stderr.write(`error: the ingress cannot listen on ${bind}:${o.httpsPort}: ${(e as Error).message} (use --ingress-https-port N, or --disable ingress)\n`);
-  }
+  const r: ListenResult = {};
+  await listen(plain, o.httpPort, bind).then((p) => (handle.httpPort = p), (e: Error) => (r.httpError = e.message));
+  await listen(secure, o.httpsPort, bind).then((p) => (handle.httpsPort = httpsPort = p), (e: Error) => (r.httpsError = e.message));
+  reportListenErrors(o, bind, r);
   return handle;
 }

@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatIPv4, parseCidrV4 } from '../api/cidr.js';
 import { promisify } from 'node:util';
 
 export const CNI_BIN_DIR = '/usr/lib/cni';
@@ -42,15 +43,10 @@ export function missingCniPlugins(binDir = CNI_BIN_DIR): string[] {
 
 /** The gateway address of a CIDR: its first host (.1 of a /24). */
 export function gatewayOf(cidr: string): string {
-  const [ip, bits] = cidr.split('/');
-  const parts = (ip ?? '').split('.').map(Number);
-  if (parts.length !== 4 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 255) || !bits) throw new Error(`invalid IPv4 CIDR ${cidr}`);
-  const prefix = Number(bits);
-  if (!(prefix >= 8 && prefix <= 30)) throw new Error(`pod CIDR ${cidr}: prefix must be /8 to /30`);
-  const n = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  const gw = ((n & mask) + 1) >>> 0;
-  return [gw >>> 24, (gw >>> 16) & 255, (gw >>> 8) & 255, gw & 255].join('.');
+  const c = parseCidrV4(cidr);
+  if (!c) throw new Error(`invalid IPv4 CIDR ${cidr}`);
+  if (!(c.bits >= 8 && c.bits <= 30)) throw new Error(`pod CIDR ${cidr}: prefix must be /8 to /30`);
+  return formatIPv4(c.base + 1);
 }
 
 export function cniConflist(o: CniOptions): object {

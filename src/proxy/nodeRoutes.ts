@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/kind.js';
+import { maskV4, parseIPv4 } from '../api/cidr.js';
 import type { Informer } from '../client/informer.js';
 
 export interface NodeRoutesOptions {
@@ -59,18 +60,6 @@ export function candidateRoutes(nodes: Iterable<Node>, self: string): Map<string
   return out;
 }
 
-function v4ToInt(ip: string): number | undefined {
-  const p = ip.split('.');
-  if (p.length !== 4) return undefined;
-  let n = 0;
-  for (const s of p) {
-    const b = Number(s);
-    if (!/^\d{1,3}$/.test(s) || b > 255) return undefined;
-    n = n * 256 + b;
-  }
-  return n;
-}
-
 function v6ToBigInt(ip: string): bigint | undefined {
   const [head, tail] = ip.split('::');
   if (ip.split('::').length > 2) return undefined;
@@ -90,10 +79,10 @@ function v6ToBigInt(ip: string): bigint | undefined {
 export function inSubnet(ip: string, net: LocalNet): boolean {
   if (ip.includes(':') !== net.address.includes(':')) return false;
   if (!ip.includes(':')) {
-    const a = v4ToInt(ip);
-    const b = v4ToInt(net.address);
+    const a = parseIPv4(ip);
+    const b = parseIPv4(net.address);
     if (a === undefined || b === undefined) return false;
-    const mask = net.prefix === 0 ? 0 : (0xffffffff << (32 - net.prefix)) >>> 0;
+    const mask = maskV4(net.prefix);
     return ((a & mask) >>> 0) === ((b & mask) >>> 0);
   }
   const a = v6ToBigInt(ip);
